@@ -1,0 +1,1 @@
+"""System checks for the app's configuration (filled in by the foundation work)."""

@@ -1,0 +1,87 @@
+"""The app's settings, read lazily from ``settings.SOLANA_PAYMENTS``.
+
+Like ``rest_framework.settings``: a value is looked up when it is first accessed, merged over
+``DEFAULTS`` and cached; ``reload()`` runs on ``setting_changed`` so ``override_settings`` works.
+Validation lives in ``checks.py`` as system checks, never here at import time.
+"""
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+SETTINGS_NAME = "SOLANA_PAYMENTS"
+
+DEFAULTS = {
+    # Chain access
+    "RPC_URL": None,
+    "RPC_COMMITMENT": "confirmed",
+    "RPC_TIMEOUT": 10.0,
+    "RPC_RATE_LIMIT": 0,  # requests per second, 0 = unlimited
+    "RPC_MAX_RETRY_SECONDS": 30.0,  # give up with ChainUnavailable after this long
+    "RPC_CONCURRENCY": 4,  # concurrent requests one client keeps in flight
+    "RPC_HEADERS": {},
+    # Wallets and money
+    "RECEIVER_ADDRESS": None,
+    "FEE_PAYER_KEYPAIR": None,
+    "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
+    "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
+    "PAYMENT_VALIDITY_SECONDS": 15 * 60,
+    "LATE_PAYMENT_WINDOW": 7 * 24 * 3600,
+    "CREATE_ATAS_ON_PAYMENT": True,
+    "MAX_ATAS_PER_TX": 6,
+    "PRIORITY_FEE_MICROLAMPORTS": 0,
+    "ON_PAYMENT_ACCEPTED": None,  # dotted path to a callable(payment)
+    # Operations and jobs
+    "SCHEDULES": {},
+    "PROGRESS_EVERY_SECONDS": 2.0,
+    # Admin
+    "EXPLORER_URL": "https://explorer.solana.com/tx/{signature}?cluster={cluster}",
+    "CLUSTER": "mainnet-beta",
+    "DASHBOARD_CACHE_SECONDS": 15,
+    "FEE_PAYER_LOW_BALANCE_LAMPORTS": 50_000_000,
+    "LOCALNET": False,  # True when RPC_URL is the project's own LiteSVM endpoint (demo, tests)
+}
+
+COMMITMENTS = ("processed", "confirmed", "finalized")
+
+
+class AppSettings:
+    """Attribute access to the app's settings with defaults filled in."""
+
+    def __init__(self, defaults=None):
+        self.defaults = defaults or DEFAULTS
+        self._cached = set()
+        self._user_settings = None
+
+    @property
+    def user_settings(self):
+        if self._user_settings is None:
+            self._user_settings = getattr(settings, SETTINGS_NAME, None) or {}
+        return self._user_settings
+
+    def __getattr__(self, name):
+        if name not in self.defaults:
+            raise AttributeError(f"Invalid {SETTINGS_NAME} setting: {name!r}")
+        value = self.user_settings.get(name, self.defaults[name])
+        self._cached.add(name)
+        setattr(self, name, value)
+        return value
+
+    def is_set(self, name):
+        return name in self.user_settings
+
+    def reload(self):
+        for name in self._cached:
+            delattr(self, name)
+        self._cached.clear()
+        self._user_settings = None
+
+
+app_settings = AppSettings(DEFAULTS)
+
+
+def reload_app_settings(*, setting, **kwargs):
+    if setting == SETTINGS_NAME:
+        app_settings.reload()
+
+
+setting_changed.connect(reload_app_settings)

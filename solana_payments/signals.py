@@ -1,0 +1,7 @@
+"""Signals sent by solana_payments. Each is sent on transaction commit."""
+
+from django.dispatch import Signal
+
+payment_initiated = Signal()  # sender=Payment, payment=
+payment_accepted = Signal()  # sender=Payment, payment=
+payment_expired = Signal()  # sender=Payment, payment=

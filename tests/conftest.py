@@ -1,0 +1,1 @@
+pytest_plugins = ["solana_payments.localnet.pytest_plugin"]
