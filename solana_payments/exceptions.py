@@ -42,3 +42,28 @@ class TransactionFailed(ChainError):
 
 class WalletKeyError(SolanaPaymentsError):
     """A wallet secret could not be decrypted with the configured keys."""
+
+
+class SendOutcomeUnknown(ChainError):
+    """A transaction may or may not have reached the node: the response to sendTransaction was lost.
+
+    Raised instead of sending again. The transaction was signed before sending, so its signature is known:
+    ask the chain about it (``getSignatureStatuses``) before doing anything else.
+    """
+
+    def __init__(self, signature, cause):
+        self.signature = signature
+        self.cause = cause
+        super().__init__(f"outcome of transaction {signature} unknown: {cause}")
+
+
+class TransactionAlreadyProcessed(ChainError):
+    """The node says this exact transaction has already been processed.
+
+    Not a :class:`TransactionFailed`: the transaction landed earlier (for example on a send whose response
+    was lost), so a caller may treat it as sent once the chain confirms its signature.
+    """
+
+    def __init__(self, signature, message="This transaction has already been processed"):
+        self.signature = signature
+        super().__init__(f"{message} ({signature})")

@@ -1,1 +1,65 @@
+import pytest
+from cryptography.fernet import Fernet
+from solders.keypair import Keypair
+
+from solana_payments.models import PaymentToken, TokenProgram
+
 pytest_plugins = ["solana_payments.localnet.pytest_plugin"]
+
+TEST_FERNET_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def fee_payer():
+    return Keypair()
+
+
+@pytest.fixture
+def receiver():
+    return Keypair().pubkey()
+
+
+@pytest.fixture(autouse=True)
+def solana_settings(settings, fee_payer, receiver):
+    """A valid configuration that talks to no chain (token accounts are not created on payment)."""
+    settings.SOLANA_PAYMENTS = {
+        "RPC_URL": "http://127.0.0.1:9",
+        "RECEIVER_ADDRESS": str(receiver),
+        "FEE_PAYER_KEYPAIR": list(bytes(fee_payer)),
+        "ONE_TIME_WALLETS_ENCRYPTION_KEY": TEST_FERNET_KEY,
+        "CREATE_ATAS_ON_PAYMENT": False,
+    }
+    return settings.SOLANA_PAYMENTS
+
+
+@pytest.fixture
+def configure(settings):
+    """Change some SOLANA_PAYMENTS values for one test: ``configure(RPC_URL=...)``."""
+
+    def apply(**values):
+        settings.SOLANA_PAYMENTS = {**settings.SOLANA_PAYMENTS, **values}
+        return settings.SOLANA_PAYMENTS
+
+    return apply
+
+
+@pytest.fixture
+def tokens(db):
+    """SOL, a USDC-like Token mint and a PYUSD-like Token-2022 mint (addresses need not exist on chain)."""
+    return {
+        "SOL": PaymentToken.objects.create(symbol="SOL", name="Solana", decimals=9),
+        "USDC": PaymentToken.objects.create(
+            symbol="USDC",
+            name="USD Coin",
+            mint=str(Keypair().pubkey()),
+            token_program=TokenProgram.TOKEN,
+            decimals=6,
+        ),
+        "PYUSD": PaymentToken.objects.create(
+            symbol="PYUSD",
+            name="PayPal USD",
+            mint=str(Keypair().pubkey()),
+            token_program=TokenProgram.TOKEN_2022,
+            decimals=6,
+        ),
+    }

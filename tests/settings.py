@@ -1,6 +1,7 @@
 """Settings for the test suite. The chain settings are set per test by fixtures (the localnet)."""
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,8 +53,15 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("SOLANA_PAYMENTS_TEST_DB", str(BASE_DIR / "var" / "test.sqlite3")),
-        "TEST": {"NAME": os.environ.get("SOLANA_PAYMENTS_TEST_DB_FILE") or None},
+        "NAME": os.path.join(tempfile.gettempdir(), "solana_payments_tests.sqlite3"),
+        # A file, not memory, so django-q2 worker processes see the test database too.
+        "TEST": {
+            "NAME": os.environ.setdefault(
+                "SOLANA_PAYMENTS_TEST_DB_FILE",
+                os.path.join(tempfile.gettempdir(), f"solana_payments_test_{os.getpid()}.sqlite3"),
+            )
+        },
+        "OPTIONS": {"timeout": 30},
     }
 }
 

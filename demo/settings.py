@@ -1,0 +1,116 @@
+"""The runnable example project used by ``make demo``.
+
+Everything has an embedded default (SQLite, django-q2's ORM broker, the local chain on 127.0.0.1:8899)
+and can be overridden with ``SOLANA_PAYMENTS_*`` environment variables. The default keys are demo-only
+throwaway keys that are known to everyone: never use them with real money.
+"""
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("SOLANA_PAYMENTS_DEMO_DIR", BASE_DIR / "var" / "demo"))
+
+
+def env(name, default=None):
+    return os.environ.get(f"SOLANA_PAYMENTS_{name}", default)
+
+
+def demo_only_key(label):
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(f"solana_payments demo only: {label}".encode()).digest()
+    ).decode()
+
+
+SECRET_KEY = env("SECRET_KEY", "demo-only-" + demo_only_key("django"))
+DEBUG = env("DEBUG", "1") == "1"
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "import_export",
+    "solana_payments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "demo.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": env("DB_ENGINE", "django.db.backends.sqlite3"),
+        "NAME": env("DB_NAME", str(DATA_DIR / "db.sqlite3")),
+        "USER": env("DB_USER", ""),
+        "HOST": env("DB_HOST", ""),
+        "PORT": env("DB_PORT", ""),
+        "OPTIONS": {"timeout": 20} if env("DB_ENGINE") is None else {},
+    }
+}
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+Q_CLUSTER = {
+    "name": "solana_payments_demo",
+    "workers": int(env("Q_WORKERS", "2")),
+    "timeout": 300,
+    "retry": 360,
+    "orm": "default",
+    "catch_up": False,
+}
+if env("REDIS_URL"):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env("REDIS_URL")
+
+# The local chain's fee payer and the demo receiver are derived from fixed seeds, so they are the
+# same on every machine: fine for a local LiteSVM ledger, never for mainnet.
+SOLANA_PAYMENTS = {
+    "RPC_URL": env("RPC_URL", "http://127.0.0.1:8899"),
+    "RECEIVER_ADDRESS": env("RECEIVER_ADDRESS", "DemoReceiver1111111111111111111111111111111"),
+    "FEE_PAYER_KEYPAIR": env("FEE_PAYER_KEYPAIR"),
+    "ONE_TIME_WALLETS_ENCRYPTION_KEY": json.loads(env("ENCRYPTION_KEYS", "null")) or demo_only_key("wallets"),
+    "CLUSTER": env("CLUSTER", "custom&customUrl=http%3A%2F%2F127.0.0.1%3A8899"),
+    "LOCALNET": env("LOCALNET", "1") == "1",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"solana_payments": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")}},
+}

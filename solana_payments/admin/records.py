@@ -1,0 +1,140 @@
+"""Admins for tokens, payments and one-time wallets. Wallet secrets never reach a page."""
+
+from django.contrib import admin
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ..models import OneTimeWallet, Payment, PaymentOption, PaymentToken
+from .display import short_signature, token_amount
+
+
+@admin.register(PaymentToken)
+class PaymentTokenAdmin(admin.ModelAdmin):
+    list_display = ["symbol", "name", "mint", "token_program", "decimals", "is_active"]
+    list_filter = ["is_active", "token_program"]
+    search_fields = ["symbol", "name", "mint"]
+
+
+class PaymentOptionInline(admin.TabularInline):
+    model = PaymentOption
+    fields = ["token", "amount_display"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="amount")
+    def amount_display(self, option):
+        return token_amount(option.amount, option.token)
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "status",
+        "exception",
+        "options_display",
+        "paid_display",
+        "wallet_link",
+        "wallet_state",
+        "expires_at",
+        "created_at",
+    ]
+    list_filter = ["status", "exception", "wallet__state", "paid_token", "created_at"]
+    search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
+    list_select_related = ["wallet", "paid_token"]
+    date_hierarchy = "created_at"
+    inlines = [PaymentOptionInline]
+    readonly_fields = [
+        "reference",
+        "status",
+        "exception",
+        "expires_at",
+        "wallet_link",
+        "wallet_state",
+        "paid_display",
+        "signature_display",
+        "payer",
+        "paid_at",
+        "user",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["reference", "status", "exception", "expires_at", "wallet_link", "wallet_state"]}),
+        ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at"]}),
+        ("Customer", {"fields": ["label", "message", "email", "user", "metadata"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        options = PaymentOption.objects.select_related("token").order_by("token__symbol")
+        return super().get_queryset(request).prefetch_related(Prefetch("options", queryset=options))
+
+    def has_add_permission(self, request):
+        return False  # payments are created by the shop's code through create_payment()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a payment owns a wallet that may hold money
+
+    @admin.display(description="options")
+    def options_display(self, payment):
+        return ", ".join(token_amount(o.amount, o.token) for o in payment.options.all())
+
+    @admin.display(description="paid", ordering="paid_amount")
+    def paid_display(self, payment):
+        return token_amount(payment.paid_amount, payment.paid_token)
+
+    @admin.display(description="signature")
+    def signature_display(self, payment):
+        return short_signature(payment.paid_signature)
+
+    @admin.display(description="wallet", ordering="wallet__address")
+    def wallet_link(self, payment):
+        url = reverse("admin:solana_payments_onetimewallet_change", args=[payment.wallet_id])
+        return format_html('<a href="{}">{}</a>', url, payment.wallet.address)
+
+    @admin.display(description="wallet state", ordering="wallet__state")
+    def wallet_state(self, payment):
+        return payment.wallet.get_state_display()
+
+
+@admin.register(OneTimeWallet)
+class OneTimeWalletAdmin(admin.ModelAdmin):
+    list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
+    list_filter = ["state"]
+    search_fields = ["address", "payment__reference", "pending_signature"]
+    list_select_related = ["payment"]
+    # The encrypted secret is not a form field (editable=False) and is listed nowhere here.
+    fields = [
+        "address",
+        "state",
+        "payment_link",
+        "receiver_address",
+        "rent_paid",
+        "rent_reclaimed",
+        "pending_signature",
+        "last_error",
+        "last_checked_at",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting a wallet would destroy the only copy of its secret
+
+    @admin.display(description="payment")
+    def payment_link(self, wallet):
+        payment = getattr(wallet, "payment", None)
+        if payment is None:
+            return "-"
+        url = reverse("admin:solana_payments_payment_change", args=[payment.pk])
+        return format_html('<a href="{}">{}</a>', url, payment.reference)

@@ -1,0 +1,104 @@
+"""Read-only admins for the audit trail: operation runs and their items."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from ..conf import app_settings
+from ..models import OperationItem, OperationRun
+from .display import short_signature, token_amount
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def explorer_link(signature):
+    if not signature:
+        return "-"
+    url = app_settings.EXPLORER_URL.format(signature=signature, cluster=app_settings.CLUSTER)
+    return format_html('<a href="{}" rel="noopener" target="_blank">{}</a>', url, short_signature(signature))
+
+
+class OperationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OperationItem
+    fields = ["outcome", "payment", "wallet", "reason", "signature_link", "amount_display", "fee", "rent"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment", "wallet", "token")
+
+    @admin.display(description="signature")
+    def signature_link(self, item):
+        return explorer_link(item.signature)
+
+    @admin.display(description="amount")
+    def amount_display(self, item):
+        return token_amount(item.amount, item.token)
+
+
+@admin.register(OperationRun)
+class OperationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "status", "trigger", "requested_by", "progress", "fees_paid", "created_at"]
+    list_filter = ["kind", "status", "trigger", "requested_by"]
+    list_select_related = ["requested_by"]
+    inlines = [OperationItemInline]
+    fields = [
+        "kind",
+        "status",
+        "trigger",
+        "requested_by",
+        "parent",
+        "parameters",
+        "progress",
+        "counts",
+        "rpc_calls",
+        "fees_paid",
+        "error",
+        "task_id",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, run):
+        return format_html(
+            '<progress max="100" value="{}"></progress> {} / {}', run.progress_percent, run.done, run.total
+        )
+
+
+@admin.register(OperationItem)
+class OperationItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "run",
+        "outcome",
+        "payment",
+        "wallet",
+        "reason",
+        "signature_link",
+        "amount_display",
+        "fee",
+        "rent",
+    ]
+    list_filter = ["outcome", "run__kind"]
+    search_fields = ["signature", "wallet__address", "payment__reference", "reason"]
+    list_select_related = ["run", "payment", "wallet", "token"]
+
+    @admin.display(description="signature")
+    def signature_link(self, item):
+        return explorer_link(item.signature)
+
+    @admin.display(description="amount")
+    def amount_display(self, item):
+        return token_amount(item.amount, item.token)

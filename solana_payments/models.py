@@ -1,0 +1,282 @@
+"""The app's records: tokens, payments and their options, one-time wallets, and operation runs."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TokenProgram(models.TextChoices):
+    NATIVE = "native", _("native SOL")
+    TOKEN = "token", _("SPL Token")
+    TOKEN_2022 = "token-2022", _("SPL Token-2022")
+
+
+class PaymentToken(models.Model):
+    symbol = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=64)
+    mint = models.CharField(max_length=44, unique=True, null=True, blank=True, help_text=_("Empty for SOL."))
+    token_program = models.CharField(max_length=16, choices=TokenProgram.choices, default=TokenProgram.NATIVE)
+    decimals = models.PositiveSmallIntegerField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(mint__isnull=True, token_program="native"))
+                | (models.Q(mint__isnull=False) & ~models.Q(token_program="native")),
+                name="solana_payments_token_mint_matches_program",
+            )
+        ]
+
+    def __str__(self):
+        return self.symbol
+
+    @property
+    def is_native(self):
+        return self.mint is None
+
+
+class PaymentStatus(models.TextChoices):
+    INITIATED = "initiated", _("initiated")
+    PROCESSED = "processed", _("processed")
+    CONFIRMED = "confirmed", _("confirmed")
+    FINALIZED = "finalized", _("finalized")
+    EXPIRED = "expired", _("expired")
+
+
+SETTLED_STATUSES = (PaymentStatus.PROCESSED, PaymentStatus.CONFIRMED, PaymentStatus.FINALIZED)
+
+
+class PaymentException(models.TextChoices):
+    NONE = "", _("none")
+    UNDERPAID = "underpaid", _("underpaid")
+    OVERPAID = "overpaid", _("overpaid")
+    PAID_LATE = "paid_late", _("paid late")
+
+
+class WalletState(models.TextChoices):
+    CREATED = "created", _("created")
+    PROCESSING_PAYMENT = "processing_payment", _("processing payment")
+    RECEIVED_FUNDS = "received_funds", _("received funds")
+    PROCESSING_FUNDS = "processing_funds", _("processing funds")
+    SENT_FUNDS = "sent_funds", _("sent funds")
+    FAILED_TO_SEND_FUNDS = "failed_to_send_funds", _("failed to send funds")
+    PAYMENT_EXPIRED = "payment_expired", _("payment expired")
+    PAYMENT_EXPIRED_AND_WALLET_CLOSED = (
+        "payment_expired_and_wallet_closed",
+        _("payment expired, wallet closed"),
+    )
+
+
+class OneTimeWallet(models.Model):
+    """A keypair made for one payment. The secret is stored encrypted and never shown."""
+
+    address = models.CharField(max_length=44, unique=True)
+    encrypted_secret = models.TextField(editable=False)
+    state = models.CharField(max_length=40, choices=WalletState.choices, default=WalletState.CREATED)
+    receiver_address = models.CharField(max_length=44, blank=True)
+    rent_paid = models.PositiveBigIntegerField(
+        default=0, help_text=_("Lamports the fee payer put into ATAs.")
+    )
+    rent_reclaimed = models.PositiveBigIntegerField(default=0, help_text=_("Lamports of rent returned."))
+    pending_signature = models.CharField(
+        max_length=88, blank=True, help_text=_("Written before a fund-moving transaction is sent.")
+    )
+    last_error = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state"], name="sp_wallet_state"),
+            models.Index(fields=["state", "last_checked_at"], name="sp_wallet_state_checked"),
+        ]
+
+    def __str__(self):
+        return self.address
+
+    def keypair(self):
+        """Decrypt the secret. Only code that signs a transaction calls this."""
+        from .keys import decrypt_keypair
+
+        return decrypt_keypair(self.encrypted_secret, wallet_id=self.pk)
+
+
+class Payment(models.Model):
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.INITIATED)
+    exception = models.CharField(max_length=16, choices=PaymentException.choices, default="", blank=True)
+    expires_at = models.DateTimeField()
+    wallet = models.OneToOneField(OneTimeWallet, on_delete=models.PROTECT, related_name="payment")
+    paid_token = models.ForeignKey(
+        PaymentToken, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_amount = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("In base units."))
+    paid_signature = models.CharField(max_length=88, blank=True)
+    payer = models.CharField(max_length=44, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    email = models.EmailField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="sp_payment_status_expires"),
+            models.Index(fields=["created_at"], name="sp_payment_created"),
+        ]
+
+    def __str__(self):
+        return str(self.reference)
+
+    @property
+    def is_settled(self):
+        return self.status in SETTLED_STATUSES
+
+
+class PaymentOption(models.Model):
+    """One token the customer may pay with, and how much of it, in base units."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="options")
+    token = models.ForeignKey(PaymentToken, on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveBigIntegerField(
+        help_text=_("In base units (lamports or the token's smallest unit).")
+    )
+
+    class Meta:
+        ordering = ["payment_id", "token__symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "token"], name="solana_payments_one_option_per_token"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="solana_payments_option_amount_gt_0"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.token}"
+
+
+class OperationKind(models.TextChoices):
+    EXPIRE = "expire", _("expire")
+    SWEEP = "sweep", _("sweep")
+    RECLAIM = "reclaim", _("reclaim")
+    RECHECK = "recheck", _("recheck")
+    MAINTENANCE = "maintenance", _("maintenance")
+
+
+class OperationTrigger(models.TextChoices):
+    ADMIN_ACTION = "admin_action", _("admin action")
+    DASHBOARD = "dashboard", _("dashboard")
+    COMMAND = "command", _("command")
+    SCHEDULE = "schedule", _("schedule")
+    API = "api", _("code")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    SUCCEEDED = "succeeded", _("succeeded")
+    PARTIAL = "partial", _("partial")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+FINISHED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class OperationRun(models.Model):
+    """One recorded run of an operation, whatever started it."""
+
+    kind = models.CharField(max_length=16, choices=OperationKind.choices)
+    trigger = models.CharField(max_length=16, choices=OperationTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    rpc_calls = models.JSONField(default=dict, blank=True)
+    fees_paid = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["kind", "-created_at"], name="sp_run_kind_created"),
+            models.Index(fields=["status"], name="sp_run_status"),
+        ]
+        permissions = [
+            ("run_expire", "Can run the expire operation"),
+            ("run_sweep", "Can run the sweep operation"),
+            ("run_reclaim", "Can run the reclaim operation"),
+            ("run_recheck", "Can run the recheck operation"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def progress_percent(self):
+        if not self.total:
+            return 100 if self.status in FINISHED_RUN_STATUSES else 0
+        return min(100, round(100 * self.done / self.total))
+
+    @property
+    def rpc_call_total(self):
+        return sum(self.rpc_calls.values()) if self.rpc_calls else 0
+
+
+class ItemOutcome(models.TextChoices):
+    DONE = "done", _("done")
+    SKIPPED = "skipped", _("skipped")
+    FAILED = "failed", _("failed")
+    WOULD_DO = "would-do", _("would do")
+
+
+class OperationItem(models.Model):
+    """What one run did to one record: the audit trail and the ledger of every lamport moved."""
+
+    run = models.ForeignKey(OperationRun, on_delete=models.CASCADE, related_name="items")
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    wallet = models.ForeignKey(
+        OneTimeWallet, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=16, choices=ItemOutcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    signature = models.CharField(max_length=88, blank=True)
+    token = models.ForeignKey(
+        PaymentToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    amount = models.PositiveBigIntegerField(null=True, blank=True)
+    fee = models.PositiveBigIntegerField(default=0)
+    rent = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        indexes = [models.Index(fields=["run", "outcome"], name="sp_item_run_outcome")]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()}: {self.reason}" if self.reason else self.get_outcome_display()
