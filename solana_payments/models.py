@@ -86,6 +86,15 @@ class OneTimeWallet(models.Model):
     pending_signature = models.CharField(
         max_length=88, blank=True, help_text=_("Written before a fund-moving transaction is sent.")
     )
+    pending_transaction = models.TextField(
+        blank=True, editable=False, help_text=_("The signed transaction (base64), so a retry resends the same one.")
+    )
+    pending_valid_until = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=_("Last block height at which the pending transaction can land.")
+    )
+    claimed_by = models.ForeignKey(
+        "OperationRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
     last_error = models.TextField(blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

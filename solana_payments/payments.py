@@ -1,15 +1,27 @@
 """Creating payments, and the helpers that settle them."""
 
 import datetime
+import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .amounts import EMPTY_ACCOUNT_RENT_LAMPORTS, to_base_units
 from .conf import app_settings
 from .keys import new_wallet_secret
-from .models import OneTimeWallet, Payment, PaymentOption, PaymentToken
-from .signals import payment_initiated
+from .models import (
+    OneTimeWallet,
+    Payment,
+    PaymentException,
+    PaymentOption,
+    PaymentStatus,
+    PaymentToken,
+    WalletState,
+)
+from .signals import payment_accepted, payment_expired, payment_initiated
+
+logger = logging.getLogger(__name__)
 
 PAYMENT_FIELDS = ("label", "message", "email", "user", "metadata")
 
@@ -91,3 +103,128 @@ def _validated_amounts(options):
             )
         amounts.append((token, base))
     return amounts
+
+
+# -- settling -------------------------------------------------------------------------------------
+
+
+class Settlement:
+    """One payment found paid: the assessment of its wallet and the chain's evidence."""
+
+    def __init__(self, payment, assessment, evidence, exception=""):
+        self.payment = payment
+        self.assessment = assessment
+        self.evidence = evidence
+        self.exception = exception
+
+
+def settle_payments(settlements, *, from_statuses=(PaymentStatus.INITIATED,)):
+    """Settle payments in bulk. Returns the payments settled.
+
+    The update is guarded where the state lives: rows are re-read under ``select_for_update`` and only
+    those still in ``from_statuses`` change, so two workers never settle the same payment twice.
+    Signals and the ``ON_PAYMENT_ACCEPTED`` hook run on commit; a failing receiver is logged and never
+    undoes the settlement.
+    """
+    if not settlements:
+        return []
+    status = PaymentStatus(app_settings.PAYMENT_ACCEPTANCE_COMMITMENT)
+    by_pk = {s.payment.pk: s for s in settlements}
+    with transaction.atomic():
+        eligible = set(
+            _locked(Payment.objects.filter(pk__in=list(by_pk), status__in=from_statuses)).values_list(
+                "pk", flat=True
+            )
+        )
+        settled = []
+        for pk in eligible:
+            s = by_pk[pk]
+            payment = s.payment
+            payment.status = status
+            payment.exception = s.exception
+            payment.paid_token = s.assessment.token
+            payment.paid_amount = s.assessment.held
+            if s.evidence is not None:
+                payment.paid_signature = s.evidence.signature
+                payment.payer = s.evidence.payer
+                payment.paid_at = s.evidence.paid_at
+            payment.paid_at = payment.paid_at or timezone.now()
+            settled.append(payment)
+        Payment.objects.bulk_update(
+            settled,
+            [
+                "status",
+                "exception",
+                "paid_token",
+                "paid_amount",
+                "paid_signature",
+                "payer",
+                "paid_at",
+                "updated_at",
+            ],
+            batch_size=500,
+        )
+        OneTimeWallet.objects.filter(
+            pk__in=[p.wallet_id for p in settled], state__in=WALLET_STATES_BEFORE_FUNDS
+        ).update(state=WalletState.RECEIVED_FUNDS)
+        transaction.on_commit(lambda: _announce_accepted(settled))
+    return settled
+
+
+def expire_payments(payments, *, underpaid=()):
+    """Mark ``initiated`` payments ``expired`` (guarded). Underpaid ones keep their wallet for sweep."""
+    underpaid_pks = {p.pk for p in underpaid}
+    all_payments = list(payments) + list(underpaid)
+    with transaction.atomic():
+        eligible = set(
+            _locked(
+                Payment.objects.filter(pk__in=[p.pk for p in all_payments], status=PaymentStatus.INITIATED)
+            ).values_list("pk", flat=True)
+        )
+        expired = [p for p in all_payments if p.pk in eligible]
+        for payment in expired:
+            payment.status = PaymentStatus.EXPIRED
+            payment.exception = PaymentException.UNDERPAID if payment.pk in underpaid_pks else ""
+        Payment.objects.bulk_update(expired, ["status", "exception", "updated_at"], batch_size=500)
+        OneTimeWallet.objects.filter(
+            pk__in=[p.wallet_id for p in expired if p.pk not in underpaid_pks],
+            state__in=WALLET_STATES_BEFORE_FUNDS,
+        ).update(state=WalletState.PAYMENT_EXPIRED)
+        OneTimeWallet.objects.filter(
+            pk__in=[p.wallet_id for p in expired if p.pk in underpaid_pks],
+            state__in=WALLET_STATES_BEFORE_FUNDS,
+        ).update(state=WalletState.RECEIVED_FUNDS)
+        transaction.on_commit(
+            lambda: [payment_expired.send_robust(sender=Payment, payment=p) for p in expired]
+        )
+    return expired
+
+
+WALLET_STATES_BEFORE_FUNDS = (
+    WalletState.CREATED,
+    WalletState.PROCESSING_PAYMENT,
+    WalletState.PAYMENT_EXPIRED,
+    WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED,
+)
+
+
+def _locked(queryset):
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def _announce_accepted(payments):
+    hook_path = app_settings.ON_PAYMENT_ACCEPTED
+    hook = import_string(hook_path) if hook_path else None
+    for payment in payments:
+        for receiver, result in payment_accepted.send_robust(sender=Payment, payment=payment):
+            if isinstance(result, Exception):
+                logger.error(
+                    "payment_accepted receiver %r failed for payment %s: %r", receiver, payment.pk, result
+                )
+        if hook is not None:
+            try:
+                hook(payment)
+            except Exception:
+                logger.exception("ON_PAYMENT_ACCEPTED hook failed for payment %s", payment.pk)

@@ -63,3 +63,18 @@ def tokens(db):
             decimals=6,
         ),
     }
+
+
+@pytest.fixture
+def shop(db, localnet, configure, receiver):
+    """The app configured against a fresh localnet ledger, with SOL, USDC-like and PYUSD-like tokens."""
+    from .shop import Shop, make_tokens
+
+    configure(
+        RPC_URL=localnet.url,
+        FEE_PAYER_KEYPAIR=list(bytes(localnet.fee_payer)),
+        CREATE_ATAS_ON_PAYMENT=True,
+        RPC_MAX_RETRY_SECONDS=20,
+        LOCALNET=True,
+    )
+    return Shop(localnet=localnet, receiver=receiver, tokens=make_tokens(localnet))

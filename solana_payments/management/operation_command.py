@@ -1,0 +1,104 @@
+"""The base of the four seed commands: flags, progress, the summary line and the exit status."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ..models import OperationTrigger, RunStatus
+from ..operations.base import run_operation, summary_line
+
+
+def positive_float(text):
+    value = float(text)
+    if value < 0:
+        raise ValueError
+    return value
+
+
+def id_list(text):
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids or not all(part.isdigit() and 0 < int(part) < 2**63 for part in ids):
+        raise ValueError
+    return [int(part) for part in ids]
+
+
+id_list.__name__ = "comma-separated list of record ids"
+positive_float.__name__ = "number of seconds"
+
+
+class OperationCommand(BaseCommand):
+    operation = None
+    default_limit = None
+    records = "records"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--sleep", type=positive_float, default=0.0, help="Seconds to pause between blockchain operations."
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=self.default_limit,
+            help=f"Maximum {self.records} to process"
+            + (f" (default: {self.default_limit})." if self.default_limit else " (default: all eligible)."),
+        )
+        parser.add_argument("--ids", type=id_list, help=f"Only these {self.records} (ids, comma-separated).")
+        parser.add_argument("--dry-run", action="store_true", help="Read the chain and report; change nothing.")
+        parser.add_argument("--json", action="store_true", help="Print a machine-readable summary.")
+
+    def operation_options(self, options):
+        return {}
+
+    def handle(self, *args, **options):
+        if options["limit"] is not None and options["limit"] < 1:
+            raise CommandError("--limit must be at least 1.")
+        self._bar_drawn = False
+        run = run_operation(
+            self.operation,
+            ids=options["ids"],
+            limit=options["limit"],
+            sleep=options["sleep"],
+            dry_run=options["dry_run"],
+            trigger=OperationTrigger.COMMAND,
+            on_progress=None if options["json"] else self.show_progress,
+            **self.operation_options(options),
+        )
+        if self._bar_drawn:
+            self.stdout.write("")
+        if options["json"]:
+            self.stdout.write(json.dumps(run_summary(run), sort_keys=True))
+        if run.status == RunStatus.FAILED:
+            raise CommandError(f"{self.operation} run #{run.pk} failed: {run.error}")
+        line = summary_line(run)
+        if run.status == RunStatus.PARTIAL:
+            if not options["json"]:
+                self.stdout.write(self.style.WARNING(line))
+            raise CommandError(f"{run.counts.get('failed', 0)} item(s) failed; see run #{run.pk}.", returncode=1)
+        if not options["json"]:
+            self.stdout.write(self.style.SUCCESS(line))
+
+    def show_progress(self, run):
+        if self.stdout.isatty():
+            width = 30
+            filled = width * run.done // run.total if run.total else width
+            bar = "#" * filled + "." * (width - filled)
+            self.stdout.write(f"\r[{bar}] {run.done}/{run.total}", ending="")
+            self.stdout.flush()
+            self._bar_drawn = True
+        else:
+            self.stdout.write(f"{self.operation}: {run.done}/{run.total}")
+
+
+def run_summary(run):
+    return {
+        "run": run.pk,
+        "kind": run.kind,
+        "status": run.status,
+        "dry_run": bool(run.parameters.get("dry_run")),
+        "counts": run.counts,
+        "rpc_calls": run.rpc_calls,
+        "fees_paid": run.fees_paid,
+        "error": run.error,
+    }
+
+

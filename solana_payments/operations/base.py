@@ -1,0 +1,339 @@
+"""The run contract shared by the four operations.
+
+``run_operation()`` is the only entry point: management commands, admin actions, dashboard buttons and
+django-q2 jobs all call it. It records one ``OperationRun`` and one ``OperationItem`` per record touched,
+keeps progress, counts, RPC calls and fees, and ends in ``succeeded``, ``partial`` or ``failed``.
+"""
+
+import logging
+import time
+from collections import Counter
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from ..conf import app_settings
+from ..exceptions import SolanaPaymentsError
+from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger, RunStatus
+
+logger = logging.getLogger(__name__)
+
+OPERATION_CLASSES = {
+    "recheck": "solana_payments.operations.recheck.RecheckOperation",
+    "expire": "solana_payments.operations.expire.ExpireOperation",
+    "sweep": "solana_payments.operations.sweep.SweepOperation",
+    "reclaim": "solana_payments.operations.reclaim.ReclaimOperation",
+}
+
+ITEM_FLUSH_SIZE = 500
+PROGRESS_EVERY_RECORDS = 100
+
+
+def get_operation_class(kind):
+    try:
+        return import_string(OPERATION_CLASSES[kind])
+    except KeyError:
+        raise ValueError(
+            f"Unknown operation {kind!r}; choose one of {', '.join(OPERATION_CLASSES)}."
+        ) from None
+
+
+def run_operation(
+    kind,
+    *,
+    ids=None,
+    limit=None,
+    sleep=0,
+    dry_run=False,
+    trigger=OperationTrigger.API,
+    user=None,
+    run=None,
+    chain=None,
+    on_progress=None,
+    **options,
+):
+    """Run one operation to the end and return its finished ``OperationRun``.
+
+    ``ids`` selects exactly those records (payments or wallets, as the operation works on); records that
+    are not eligible become ``skipped`` items with their reason. Without ``ids`` everything eligible is
+    taken, up to ``limit``. ``dry_run`` reads the chain and writes ``would-do`` items, changing nothing.
+    ``chain`` is a ``ChainClient``; by default one is built from the settings for this run.
+    ``on_progress(run)`` is called each time progress is saved (the commands draw their bar with it).
+    """
+    operation_class = get_operation_class(kind)
+    parameters = {
+        "ids": list(ids) if ids is not None else None,
+        "limit": limit,
+        "sleep": sleep,
+        "dry_run": dry_run,
+    }
+    parameters.update(options)
+    if run is None:
+        run = OperationRun.objects.create(
+            kind=kind, trigger=trigger, requested_by=user, parameters=parameters, status=RunStatus.RUNNING
+        )
+    run.status = RunStatus.RUNNING
+    run.started_at = run.heartbeat_at = timezone.now()
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+
+    own_chain = chain is None
+    if own_chain:
+        from ..chain.client import ChainClient
+
+        chain = ChainClient.from_settings()
+    calls_before = Counter(chain.stats.calls_by_method)
+    operation = operation_class(
+        run, chain, ids=ids, limit=limit, sleep=sleep, dry_run=dry_run, options=options
+    )
+    operation.on_progress = on_progress
+    error = ""
+    try:
+        operation.execute()
+    except SolanaPaymentsError as exc:
+        error = str(exc)
+        logger.warning("%s run %s stopped: %s", kind, run.pk, error)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.exception("%s run %s crashed", kind, run.pk)
+    finally:
+        calls = Counter(chain.stats.calls_by_method)
+        calls.subtract(calls_before)
+        if own_chain:
+            chain.close()
+    operation.finish(error=error, rpc_calls={m: n for m, n in calls.items() if n > 0})
+    return run
+
+
+class Operation:
+    """One operation over a selection of records. Subclasses implement ``execute()``."""
+
+    kind = None
+    # The counts of the summary line, in order (``scanned=… reconciled=… pending=… failed=…``).
+    summary_keys = ("scanned", "done", "skipped", "failed")
+
+    def __init__(self, run, chain, *, ids=None, limit=None, sleep=0, dry_run=False, options=None):
+        self.run = run
+        self.chain = chain
+        self.ids = self._clean_ids(ids)
+        self.limit = limit
+        self.sleep = float(sleep or 0)
+        self.dry_run = dry_run
+        self.options = options or {}
+        self.counts = Counter({key: 0 for key in self.summary_keys})
+        self.fees = 0
+        self._items = []
+        self.on_progress = None
+        self._last_progress = time.monotonic()
+        self._done_at_last_progress = 0
+
+    @staticmethod
+    def _clean_ids(ids):
+        if ids is None:
+            return None
+        cleaned = []
+        for value in ids:
+            if isinstance(value, bool):
+                raise ValueError(f"{value!r} is not a record id.")
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not a record id.") from None
+            if number < 1 or number >= 2**63:
+                raise ValueError(f"{value!r} is not a record id.")
+            cleaned.append(number)
+        return list(dict.fromkeys(cleaned))
+
+    # -- what subclasses call -------------------------------------------------------------------------
+
+    def execute(self):
+        raise NotImplementedError
+
+    def set_total(self, total):
+        self.run.total = total
+        OperationRun.objects.filter(pk=self.run.pk).update(total=total)
+
+    def record(self, outcome, *, count=None, payment=None, wallet=None, reason="", **values):
+        """Add one item to the run and count it.
+
+        A failed item always counts as ``failed``; others count under ``count`` (a summary key such as
+        ``reconciled``) or, without one, under their outcome (``done`` / ``skipped``).
+        """
+        if outcome == ItemOutcome.DONE and self.dry_run:
+            outcome = ItemOutcome.WOULD_DO
+        item = OperationItem(
+            run=self.run, outcome=outcome, payment=payment, wallet=wallet, reason=reason[:300]
+        )
+        for name, value in values.items():
+            setattr(item, name, value)
+        self._items.append(item)
+        if outcome == ItemOutcome.FAILED:
+            self.counts["failed"] += 1
+        else:
+            self.counts[count or ("skipped" if outcome == ItemOutcome.SKIPPED else "done")] += 1
+        if outcome in (ItemOutcome.DONE, ItemOutcome.WOULD_DO):
+            self.fees += values.get("fee", 0) or 0
+        if len(self._items) >= ITEM_FLUSH_SIZE:
+            self.flush_items()
+
+    def claim(self, wallets, states, refs):
+        """Claim wallets for this run with one conditional update; others are skipped with a reason.
+
+        A wallet is taken only while it is in ``states`` and not claimed by another run still running,
+        so several workers can run the same operation at once without touching a wallet twice.
+        """
+        from django.db.models import Q
+
+        from ..models import OneTimeWallet
+
+        if self.dry_run or not wallets:
+            return list(wallets)
+        pks = [w.pk for w in wallets]
+        held_elsewhere = Q(claimed_by__status=RunStatus.RUNNING) & ~Q(claimed_by=self.run)
+        OneTimeWallet.objects.filter(pk__in=pks, state__in=states).exclude(held_elsewhere).update(
+            claimed_by=self.run
+        )
+        mine = set(
+            OneTimeWallet.objects.filter(pk__in=pks, state__in=states, claimed_by=self.run).values_list(
+                "pk", flat=True
+            )
+        )
+        for wallet in wallets:
+            if wallet.pk not in mine:
+                self.skip("taken by another run, or its state changed meanwhile", **refs(wallet))
+        return [w for w in wallets if w.pk in mine]
+
+    def skip(self, reason, **kwargs):
+        self.record(ItemOutcome.SKIPPED, reason=reason, **kwargs)
+
+    def advance(self, records=1):
+        """Count records as processed; writes progress every few seconds or every 100 records."""
+        self.run.done += records
+        due = time.monotonic() - self._last_progress >= app_settings.PROGRESS_EVERY_SECONDS
+        if due or self.run.done - self._done_at_last_progress >= PROGRESS_EVERY_RECORDS:
+            self.save_progress()
+
+    def pause(self):
+        """The seed's ``--sleep``: a pause between chain round trips."""
+        if self.sleep > 0:
+            time.sleep(self.sleep)
+
+    def flush_items(self):
+        if self._items:
+            OperationItem.objects.bulk_create(self._items)
+            self._items = []
+
+    def save_progress(self):
+        self.flush_items()
+        self.run.heartbeat_at = timezone.now()
+        OperationRun.objects.filter(pk=self.run.pk).update(
+            done=self.run.done, counts=dict(self.counts), heartbeat_at=self.run.heartbeat_at
+        )
+        self._last_progress = time.monotonic()
+        self._done_at_last_progress = self.run.done
+        if self.on_progress:
+            self.on_progress(self.run)
+
+    def finish(self, *, error="", rpc_calls=None):
+        with transaction.atomic():
+            self.flush_items()
+            run = self.run
+            run.counts = dict(self.counts)
+            run.rpc_calls = rpc_calls or {}
+            run.fees_paid = 0 if self.dry_run else self.fees
+            run.error = error
+            run.finished_at = run.heartbeat_at = timezone.now()
+            if error:
+                run.status = RunStatus.FAILED
+            elif self.counts["failed"]:
+                run.status = RunStatus.PARTIAL
+            else:
+                run.status = RunStatus.SUCCEEDED
+            if not error:
+                run.done = max(run.done, run.total)
+            run.save()
+
+    def summary(self):
+        return summary_line(self.run, self.summary_keys)
+
+
+def summary_line(run, keys=None):
+    keys = keys or get_operation_class(run.kind).summary_keys
+    return " ".join(f"{key}={run.counts.get(key, 0)}" for key in keys)
+
+
+def chunked(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SelectionMixin:
+    """Selection of records: eligible ones up to ``limit``, or exactly ``ids`` with a reason for the rest."""
+
+    CHUNK = 500
+    record_name = None  # "payment" or "wallet"
+
+    def eligible(self):
+        raise NotImplementedError
+
+    def ineligible_reason(self, record):
+        raise NotImplementedError
+
+    def refs(self, record):
+        """The ``payment=`` / ``wallet=`` of an item about ``record``."""
+        raise NotImplementedError
+
+    def select(self, order_by):
+        eligible = self.eligible()
+        if self.ids is None:
+            queryset = eligible.order_by(*order_by)
+            return list(queryset[: self.limit] if self.limit else queryset)
+        found = eligible.model._default_manager.select_related(*eligible.query.select_related or ()).in_bulk(
+            self.ids
+        )
+        eligible_pks = set(eligible.filter(pk__in=self.ids).values_list("pk", flat=True))
+        selected = []
+        for pk in self.ids:
+            record = found.get(pk)
+            if record is None:
+                self.skip(f"{self.record_name} #{pk} does not exist")
+            elif pk not in eligible_pks:
+                self.skip(self.ineligible_reason(record), **self.refs(record))
+            else:
+                selected.append(record)
+        return selected[: self.limit] if self.limit else selected
+
+
+class PaymentSelectionMixin(SelectionMixin):
+    record_name = "payment"
+
+    def refs(self, payment):
+        return {"payment": payment, "wallet": payment.wallet}
+
+    def load_options(self, payments):
+        from django.db.models import Prefetch, prefetch_related_objects
+
+        from ..models import PaymentOption
+
+        options = PaymentOption.objects.select_related("token").order_by("token__symbol")
+        prefetch_related_objects(payments, Prefetch("options", queryset=options))
+
+
+class WalletSelectionMixin(SelectionMixin):
+    record_name = "wallet"
+
+    def refs(self, wallet):
+        return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
+
+    def load_options(self, wallets):
+        from django.db.models import Prefetch, prefetch_related_objects
+
+        from ..models import PaymentOption
+
+        options = PaymentOption.objects.select_related("token").order_by("token__symbol")
+        prefetch_related_objects(wallets, Prefetch("payment__options", queryset=options))
+
+    @staticmethod
+    def tokens_of(wallet):
+        payment = getattr(wallet, "payment", None)
+        return [option.token for option in payment.options.all()] if payment is not None else []

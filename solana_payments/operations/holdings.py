@@ -1,0 +1,190 @@
+"""What one-time wallets hold on chain, read in batches, and what that means for their payments."""
+
+from dataclasses import dataclass, field
+
+from solders.pubkey import Pubkey
+
+from ..chain.accounts import (
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    get_associated_token_address,
+    token_account_from_account,
+)
+from ..models import TokenProgram
+
+PROGRAM_IDS = {TokenProgram.TOKEN: TOKEN_PROGRAM_ID, TokenProgram.TOKEN_2022: TOKEN_2022_PROGRAM_ID}
+
+
+def token_program_id(token):
+    return PROGRAM_IDS[token.token_program]
+
+
+def token_account_address(owner, token):
+    return get_associated_token_address(
+        Pubkey.from_string(str(owner)), Pubkey.from_string(token.mint), token_program_id(token)
+    )
+
+
+@dataclass
+class TokenHolding:
+    token: object  # PaymentToken
+    address: Pubkey
+    exists: bool = False
+    amount: int = 0
+    lamports: int = 0
+
+
+@dataclass
+class Holdings:
+    """The SOL balance of a wallet and its associated token accounts for the given tokens."""
+
+    address: Pubkey
+    lamports: int = 0
+    tokens: dict = field(default_factory=dict)  # token pk -> TokenHolding
+
+    def amount_of(self, token):
+        if token.is_native:
+            return self.lamports
+        holding = self.tokens.get(token.pk)
+        return holding.amount if holding else 0
+
+    @property
+    def has_funds(self):
+        return self.lamports > 0 or any(h.amount > 0 for h in self.tokens.values())
+
+    @property
+    def open_token_accounts(self):
+        return [h for h in self.tokens.values() if h.exists]
+
+    def where_is(self, token):
+        """The address whose history shows a payment in ``token``."""
+        return self.address if token.is_native else self.tokens[token.pk].address
+
+
+def read_holdings(chain, wallet_tokens, *, commitment=None):
+    """``{wallet: [PaymentToken, ...]}`` -> ``{wallet.pk: Holdings}`` with one getMultipleAccounts per 100 keys."""
+    plan = []
+    keys = []
+    for wallet, tokens in wallet_tokens.items():
+        holdings = Holdings(address=Pubkey.from_string(wallet.address))
+        plan.append((wallet, holdings, len(keys)))
+        keys.append(holdings.address)
+        for token in tokens:
+            if token.is_native:
+                continue
+            holding = TokenHolding(token=token, address=token_account_address(wallet.address, token))
+            holdings.tokens[token.pk] = holding
+            keys.append(holding.address)
+    accounts = chain.get_accounts(keys, commitment=commitment) if keys else []
+    result = {}
+    for wallet, holdings, index in plan:
+        account = accounts[index]
+        holdings.lamports = account.lamports if account is not None else 0
+        for offset, holding in enumerate(holdings.tokens.values(), start=1):
+            account = accounts[index + offset]
+            decoded = token_account_from_account(account, holding.address)
+            if account is not None:
+                holding.exists = True
+                holding.lamports = account.lamports
+            if decoded is not None:
+                holding.amount = decoded.amount
+        result[wallet.pk] = holdings
+    return result
+
+
+PAID, OVERPAID, UNDERPAID, UNPAID = "paid", "overpaid", "underpaid", "unpaid"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: str  # paid / overpaid / underpaid / unpaid
+    token: object = None  # the PaymentToken paid (or most nearly paid)
+    held: int = 0  # base units held of that token
+    expected: int = 0  # base units the option asks for
+
+    @property
+    def settles(self):
+        return self.verdict in (PAID, OVERPAID)
+
+
+def assess(options, holdings):
+    """Balance-based: a payment is paid when the wallet holds at least one option's amount."""
+    best_partial = None
+    for option in options:
+        held = holdings.amount_of(option.token)
+        if held >= option.amount:
+            verdict = PAID if held == option.amount else OVERPAID
+            return Assessment(verdict, option.token, held, option.amount)
+        if held > 0 and (
+            best_partial is None or held * best_partial.expected > best_partial.held * option.amount
+        ):
+            best_partial = Assessment(UNDERPAID, option.token, held, option.amount)
+    return best_partial or Assessment(UNPAID)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Who paid, with which transaction, and when: read from the chain for the record."""
+
+    signature: str
+    payer: str = ""
+    paid_at: object = None  # aware datetime, from the block time
+
+
+SIGNATURE_LOOKBACK = 10
+
+
+def find_evidence(chain, lookups):
+    """``[(key, address, token)]`` -> ``{key: Evidence}`` for the newest successful transaction of each address.
+
+    One getSignaturesForAddress per address and one getTransaction per payment, run concurrently.
+    """
+    if not lookups:
+        return {}
+    histories = chain.get_signatures_for_addresses(
+        [address for _, address, _ in lookups], limit=SIGNATURE_LOOKBACK
+    )
+    chosen = []
+    for (key, address, token), history in zip(lookups, histories, strict=True):
+        landed = next((entry for entry in history if entry.err is None), None)
+        if landed is not None:
+            chosen.append((key, address, token, landed))
+    transactions = chain.get_transactions([entry.signature for *_, entry in chosen])
+    evidence = {}
+    for (key, address, token, entry), tx in zip(chosen, transactions, strict=True):
+        block_time = (tx.block_time if tx is not None else None) or entry.block_time
+        evidence[key] = Evidence(
+            signature=str(entry.signature),
+            payer=_payer(tx, address, token) if tx is not None else "",
+            paid_at=_aware(block_time),
+        )
+    return evidence
+
+
+def _aware(timestamp):
+    import datetime
+
+    if timestamp is None:
+        return None
+    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+
+
+def _payer(tx, address, token):
+    """The owner whose token balance fell, or the account whose SOL fell most (the fee payer as fallback)."""
+    meta = tx.transaction.meta
+    keys = [str(k) for k in tx.transaction.transaction.message.account_keys]
+    if meta is None:
+        return keys[0] if keys else ""
+    if token is not None and not token.is_native:
+        before = {b.account_index: b for b in (meta.pre_token_balances or []) if str(b.mint) == token.mint}
+        for after in meta.post_token_balances or []:
+            prior = before.get(after.account_index)
+            if prior is not None and int(after.ui_token_amount.amount) < int(prior.ui_token_amount.amount):
+                return str(prior.owner) if prior.owner else keys[after.account_index]
+    drops = [
+        (pre - post, index)
+        for index, (pre, post) in enumerate(zip(meta.pre_balances, meta.post_balances, strict=False))
+        if index < len(keys) and keys[index] != str(address)
+    ]
+    drops.sort(reverse=True)
+    return keys[drops[0][1]] if drops and drops[0][0] > 0 else (keys[0] if keys else "")

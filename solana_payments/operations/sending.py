@@ -1,0 +1,86 @@
+"""Sending signed transactions and learning what became of them, for sweep and reclaim."""
+
+import logging
+from dataclasses import dataclass
+
+from ..chain.client import status_reached
+from ..exceptions import (
+    ChainUnavailable,
+    SendOutcomeUnknown,
+    TransactionAlreadyProcessed,
+    TransactionFailed,
+)
+
+logger = logging.getLogger(__name__)
+
+LANDED, FAILED, UNKNOWN = "landed", "failed", "unknown"
+CONFIRM_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class Outcome:
+    state: str  # landed / failed / unknown
+    error: str = ""
+    fee_charged: bool = False  # a transaction that failed on chain still paid its fee
+
+
+def send_and_confirm(operation, transactions, *, commitment="confirmed"):
+    """Send each signed transaction once, then confirm them together: ``{signature: Outcome}``.
+
+    Nothing is ever sent twice by this function: a lost answer leaves the outcome ``unknown`` until the
+    chain has been asked. When the node becomes unreachable, what was not confirmed stays ``unknown`` and
+    the error is kept on ``operation.chain_error`` for the run to report.
+    """
+    chain = operation.chain
+    outcomes = {}
+    sent = []
+    for index, tx in enumerate(transactions):
+        signature = str(tx.signatures[0])
+        if index:
+            operation.pause()
+        try:
+            chain.send_transaction(tx)
+        except (TransactionAlreadyProcessed, SendOutcomeUnknown):
+            pass  # it may have landed: the confirmation below decides
+        except TransactionFailed as exc:
+            outcomes[signature] = Outcome(FAILED, _describe(exc))
+            continue
+        except ChainUnavailable as exc:
+            operation.chain_error = exc
+            for rest in transactions[index:]:
+                outcomes[str(rest.signatures[0])] = Outcome(UNKNOWN, f"not confirmed: {exc}")
+            break
+        sent.append(signature)
+    if not sent:
+        return outcomes
+    try:
+        statuses = chain.confirm(sent, commitment=commitment, timeout=CONFIRM_TIMEOUT_SECONDS)
+    except ChainUnavailable as exc:
+        operation.chain_error = exc
+        statuses = {}
+    for signature in sent:
+        status = statuses.get(signature)
+        if status is None:
+            outcomes[signature] = Outcome(UNKNOWN, "the chain does not know this transaction yet")
+        elif status.err is not None:
+            outcomes[signature] = Outcome(FAILED, f"failed on chain: {status.err}", fee_charged=True)
+        elif status_reached(status, commitment):
+            outcomes[signature] = Outcome(LANDED)
+        else:
+            outcomes[signature] = Outcome(UNKNOWN, "not confirmed in time")
+    return outcomes
+
+
+def _describe(exc):
+    text = str(exc)
+    if getattr(exc, "err", None) is not None and str(exc.err) not in text:
+        text += f" ({exc.err})"
+    return text
+
+
+def fee_shares(fee, count):
+    """Split ``fee`` lamports over ``count`` wallets exactly (the first takes the remainder)."""
+    if count <= 0:
+        return []
+    share, remainder = divmod(fee, count)
+    return [share + remainder] + [share] * (count - 1)

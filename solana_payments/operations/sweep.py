@@ -1,0 +1,369 @@
+"""sweep: the funds of settled one-time wallets go to the merchant's receiver wallet.
+
+Exactly once: each wallet is claimed for the run, its transaction is signed and written to the database
+before it is sent (signature, signed bytes, last valid block height), and a later run first asks the chain
+about a written signature: landed means done, failed or expired-and-absent means rebuild, and a
+transaction that may still land is re-sent as the very same bytes, which can never move money twice.
+"""
+
+import base64
+from collections import defaultdict
+
+from django.db.models import F
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+
+from ..amounts import format_units
+from ..chain.client import status_reached
+from ..chain.transactions import TokenHolding, WalletFunds, build_sweep_transactions
+from ..conf import app_settings
+from ..exceptions import WalletKeyError
+from ..models import (
+    SETTLED_STATUSES,
+    ItemOutcome,
+    OneTimeWallet,
+    PaymentException,
+    PaymentToken,
+    WalletState,
+)
+from .base import Operation, WalletSelectionMixin, chunked
+from .holdings import read_holdings, token_account_address, token_program_id
+from .reclaim import ClosingMixin
+from .sending import FAILED, LANDED, fee_shares, send_and_confirm
+
+SWEEPABLE_STATES = (
+    WalletState.RECEIVED_FUNDS,
+    WalletState.PROCESSING_PAYMENT,
+    WalletState.PROCESSING_FUNDS,
+    WalletState.FAILED_TO_SEND_FUNDS,
+)
+FLAGGED = (PaymentException.PAID_LATE, PaymentException.UNDERPAID, PaymentException.OVERPAID)
+WRITE_AHEAD_FIELDS = ["state", "pending_signature", "pending_transaction", "pending_valid_until"]
+
+
+def is_ready(wallet):
+    payment = getattr(wallet, "payment", None)
+    return payment is not None and (payment.status in SETTLED_STATUSES or payment.exception in FLAGGED)
+
+
+class SweepOperation(WalletSelectionMixin, Operation):
+    kind = "sweep"
+    summary_keys = ("scanned", "swept", "skipped", "failed")
+    fee_payer = ClosingMixin.fee_payer
+    wallet_refs = staticmethod(ClosingMixin.wallet_refs)
+
+    def eligible(self):
+        return OneTimeWallet.objects.filter(state__in=SWEEPABLE_STATES).select_related("payment")
+
+    def ineligible_reason(self, wallet):
+        return f"wallet is {wallet.state}: only wallets in {', '.join(SWEEPABLE_STATES)} are swept"
+
+    def execute(self):
+        self.chain_error = None
+        self._sol = PaymentToken.objects.filter(mint__isnull=True).first()
+        wallets = self.select([F("pk").asc()])
+        self.set_total(len(wallets))
+        for chunk in chunked(wallets, self.CHUNK):
+            self.load_options(chunk)
+            self.counts["scanned"] += len(chunk)
+            ready = []
+            for wallet in chunk:
+                if is_ready(wallet):
+                    ready.append(wallet)
+                else:
+                    self.skip(
+                        "checkout still in progress: the payment is not settled", **self.wallet_refs(wallet)
+                    )
+            ready = self.claim(ready, SWEEPABLE_STATES, self.wallet_refs)
+            written_ahead = [w for w in ready if w.pending_signature]
+            fresh = [w for w in ready if not w.pending_signature]
+            self.sweep(self.recover(written_ahead) + fresh)
+            self.advance(len(chunk))
+            if self.chain_error:
+                raise self.chain_error
+
+    # -- recovery of signatures written ahead by an earlier run ----------------------------------------
+
+    def recover(self, wallets):
+        """Settle what earlier runs wrote ahead; returns the wallets that still need a sweep."""
+        if not wallets:
+            return []
+        groups = defaultdict(list)
+        for wallet in wallets:
+            groups[wallet.pending_signature].append(wallet)
+        signatures = list(groups)
+        self.pause()
+        statuses = dict(zip(signatures, self.chain.get_signature_statuses(signatures), strict=True))
+        landed, rebuild, resend = [], [], []
+        height = None
+        for signature, status in statuses.items():
+            if status is not None and status.err is None and status_reached(status, "confirmed"):
+                landed.append(signature)
+            elif status is not None and status.err is not None:
+                rebuild.append((signature, f"earlier transaction failed on chain: {status.err}"))
+            elif status is not None:
+                resend.append(signature)  # seen but not confirmed yet: confirm it below
+            else:
+                if height is None:
+                    height = self.chain.get_block_height()
+                valid_until = groups[signature][0].pending_valid_until
+                if valid_until is not None and height > valid_until:
+                    rebuild.append((signature, None))  # its blockhash expired: it can never land
+                else:
+                    resend.append(signature)
+        if resend and not self.dry_run:
+            txs = [
+                VersionedTransaction.from_bytes(base64.b64decode(groups[s][0].pending_transaction))
+                for s in resend
+            ]
+            for signature, outcome in send_and_confirm(self, txs).items():
+                if outcome.state == LANDED:
+                    landed.append(signature)
+                elif outcome.state == FAILED:
+                    rebuild.append((signature, outcome.error))
+                else:
+                    for wallet in groups[signature]:
+                        self.record(
+                            ItemOutcome.FAILED,
+                            reason=f"earlier transaction still unconfirmed ({outcome.error}); next sweep asks again",
+                            signature=signature,
+                            **self.wallet_refs(wallet),
+                        )
+        elif resend:
+            for signature in resend:
+                for wallet in groups[signature]:
+                    self.skip(
+                        "earlier transaction may still land", signature=signature, **self.wallet_refs(wallet)
+                    )
+        self._record_landed_earlier(landed, groups)
+        still = []
+        for signature, failure in rebuild:
+            for wallet in groups[signature]:
+                if failure:
+                    self.record(
+                        ItemOutcome.FAILED, reason=failure, signature=signature, **self.wallet_refs(wallet)
+                    )
+                wallet.pending_signature = wallet.pending_transaction = ""
+                wallet.pending_valid_until = None
+                still.append(wallet)
+        if still and not self.dry_run:
+            OneTimeWallet.objects.bulk_update(still, WRITE_AHEAD_FIELDS, batch_size=500)
+        return still
+
+    def _record_landed_earlier(self, signatures, groups):
+        """A written-ahead transaction landed: record what it moved, from the chain's own record."""
+        if not signatures:
+            return
+        self.pause()
+        transactions = self.chain.get_transactions(signatures)
+        done = []
+        for signature, tx in zip(signatures, transactions, strict=True):
+            members = groups[signature]
+            fee = tx.transaction.meta.fee if tx is not None and tx.transaction.meta is not None else 0
+            for wallet, share in zip(members, fee_shares(fee, len(members)), strict=True):
+                moved = _moved_by(tx, wallet) if tx is not None else []
+                rent = sum(r for _, _, r in moved)
+                wallet.state = WalletState.SENT_FUNDS
+                wallet.pending_signature = wallet.pending_transaction = ""
+                wallet.pending_valid_until = None
+                wallet.rent_reclaimed += rent
+                done.append(wallet)
+                self._record_moves(wallet, signature, moved, share, rent, note="earlier transaction landed")
+        if not self.dry_run:
+            OneTimeWallet.objects.bulk_update(done, WRITE_AHEAD_FIELDS + ["rent_reclaimed"], batch_size=500)
+
+    # -- a fresh sweep ---------------------------------------------------------------------------------
+
+    def sweep(self, wallets):
+        if not wallets:
+            return
+        tokens = {w.pk: self.tokens_of(w) for w in wallets}
+        self.pause()
+        holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
+        empty = [
+            w for w in wallets if not holdings[w.pk].has_funds and not holdings[w.pk].open_token_accounts
+        ]
+        for wallet in empty:
+            wallet.state = WalletState.SENT_FUNDS
+            self.skip("nothing left to sweep", **self.wallet_refs(wallet))
+        if empty and not self.dry_run:
+            OneTimeWallet.objects.bulk_update(empty, ["state"], batch_size=500)
+        by_receiver = defaultdict(list)
+        for wallet in wallets:
+            if wallet not in empty:
+                by_receiver[wallet.receiver_address or app_settings.RECEIVER_ADDRESS].append(wallet)
+        for receiver, group in by_receiver.items():
+            self._sweep_to(Pubkey.from_string(receiver), group, holdings)
+
+    def _sweep_to(self, receiver, wallets, holdings):
+        funds, members = [], []
+        for wallet in wallets:
+            try:
+                keypair = wallet.keypair()
+            except WalletKeyError as exc:
+                self.record(ItemOutcome.FAILED, reason=str(exc), **self.wallet_refs(wallet))
+                continue
+            held = holdings[wallet.pk]
+            funds.append(
+                WalletFunds(
+                    keypair,
+                    held.lamports,
+                    [
+                        TokenHolding(
+                            mint=Pubkey.from_string(h.token.mint),
+                            token_program=token_program_id(h.token),
+                            amount=h.amount,
+                            decimals=h.token.decimals,
+                            account=h.address,
+                            lamports=h.lamports,
+                        )
+                        for h in held.open_token_accounts
+                    ],
+                )
+            )
+            members.append(wallet)
+        if not funds:
+            return
+        mints = {
+            h.token.mint: h.token for w in members for h in holdings[w.pk].open_token_accounts if h.amount
+        }
+        receiver_atas = [token_account_address(receiver, token) for token in mints.values()]
+        self.pause()
+        accounts = self.chain.get_accounts(receiver_atas) if receiver_atas else []
+        missing = [
+            Pubkey.from_string(m) for m, account in zip(mints, accounts, strict=True) if account is None
+        ]
+        blockhash = self.chain.get_latest_blockhash()
+        built = build_sweep_transactions(
+            funds,
+            fee_payer=self.fee_payer(),
+            receiver=receiver,
+            recent_blockhash=blockhash.blockhash,
+            missing_receiver_atas=missing,
+            priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
+            max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
+        )
+        by_address = {w.address: w for w in members}
+        plan = []  # (tx, [(wallet, fee share)])
+        for tx in built:
+            group = [by_address[str(a)] for a in tx.wallets]
+            plan.append((tx, list(zip(group, fee_shares(tx.fee, len(group)), strict=True))))
+        if self.dry_run:
+            for tx, shares in plan:
+                for wallet, fee in shares:
+                    self._record_planned(wallet, holdings[wallet.pk], tx.signature, fee)
+            return
+        for tx, shares in plan:
+            encoded = base64.b64encode(bytes(tx.transaction)).decode("ascii")
+            for wallet, _ in shares:
+                wallet.state = WalletState.PROCESSING_FUNDS
+                wallet.pending_signature = tx.signature
+                wallet.pending_transaction = encoded
+                wallet.pending_valid_until = blockhash.last_valid_block_height
+        OneTimeWallet.objects.bulk_update(members, WRITE_AHEAD_FIELDS, batch_size=500)  # write-ahead
+        outcomes = send_and_confirm(self, [tx.transaction for tx, _ in plan])
+        changed = []
+        for tx, shares in plan:
+            outcome = outcomes[tx.signature]
+            for wallet, fee in shares:
+                if outcome.state == LANDED:
+                    held = holdings[wallet.pk]
+                    moved = _planned_moves(held)
+                    rent = sum(h.lamports for h in held.open_token_accounts)
+                    wallet.state = WalletState.SENT_FUNDS
+                    wallet.pending_signature = wallet.pending_transaction = ""
+                    wallet.pending_valid_until = None
+                    wallet.rent_reclaimed += rent
+                    wallet.last_error = ""
+                    self._record_moves(wallet, tx.signature, moved, fee, rent)
+                elif outcome.state == FAILED:
+                    wallet.state = WalletState.FAILED_TO_SEND_FUNDS
+                    wallet.pending_signature = wallet.pending_transaction = ""
+                    wallet.pending_valid_until = None
+                    wallet.last_error = outcome.error[:2000]
+                    self.record(
+                        ItemOutcome.FAILED,
+                        reason=outcome.error,
+                        signature=tx.signature,
+                        fee=fee if outcome.fee_charged else 0,
+                        **self.wallet_refs(wallet),
+                    )
+                else:
+                    self.record(
+                        ItemOutcome.FAILED,
+                        reason=f"outcome unknown ({outcome.error}); the next sweep asks the chain first",
+                        signature=tx.signature,
+                        **self.wallet_refs(wallet),
+                    )
+                changed.append(wallet)
+        OneTimeWallet.objects.bulk_update(
+            changed, WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error"], batch_size=500
+        )
+
+    # -- items -----------------------------------------------------------------------------------------
+
+    def _token_for_mint(self, wallet, mint):
+        for token in self.tokens_of(wallet):
+            if token.mint == mint:
+                return token
+        return None
+
+    def _record_moves(self, wallet, signature, moved, fee, rent, note=""):
+        """One item per asset moved; the wallet's fee share and reclaimed rent sit on its first item."""
+        if not moved:
+            moved = [(None, 0, rent)]
+        for index, (mint, amount, _) in enumerate(moved):
+            token = self._sol if mint is None else self._token_for_mint(wallet, mint)
+            label = _label(token, amount, mint)
+            reason = f"swept {label}" if amount else "closed token accounts"
+            self.record(
+                ItemOutcome.DONE,
+                count="swept" if index == 0 else "swept_assets",
+                reason=f"{reason}; {note}" if note else reason,
+                signature=signature,
+                token=token,
+                amount=amount or None,
+                fee=fee if index == 0 else 0,
+                rent=rent if index == 0 else 0,
+                **self.wallet_refs(wallet),
+            )
+
+    def _record_planned(self, wallet, held, signature, fee):
+        rent = sum(h.lamports for h in held.open_token_accounts)
+        self._record_moves(wallet, "", _planned_moves(held), fee, rent, note=f"would be in {signature[:12]}…")
+
+
+def _planned_moves(held):
+    moves = [(h.token.mint, h.amount, h.lamports) for h in held.open_token_accounts if h.amount]
+    if held.lamports:
+        moves.append((None, held.lamports, 0))
+    return moves
+
+
+def _label(token, amount, mint):
+    if token is None:
+        return f"{format_units(amount, 9)} SOL" if mint is None else f"{amount} of {mint}"
+    return f"{format_units(amount, token.decimals)} {token.symbol}"
+
+
+def _moved_by(tx, wallet):
+    """``[(mint or None, amount, rent)]`` that ``tx`` moved out of ``wallet``, from its pre/post balances."""
+    meta = tx.transaction.meta
+    keys = [str(k) for k in tx.transaction.transaction.message.account_keys]
+    if meta is None:
+        return []
+    moves = []
+    post_tokens = {b.account_index: int(b.ui_token_amount.amount) for b in meta.post_token_balances or []}
+    for balance in meta.pre_token_balances or []:
+        if str(balance.owner) != wallet.address:
+            continue
+        index = balance.account_index
+        amount = int(balance.ui_token_amount.amount) - post_tokens.get(index, 0)
+        rent = meta.pre_balances[index] - meta.post_balances[index]
+        moves.append((str(balance.mint), amount, rent))
+    if wallet.address in keys:
+        index = keys.index(wallet.address)
+        lamports = meta.pre_balances[index] - meta.post_balances[index]
+        if lamports:
+            moves.append((None, lamports, 0))
+    return moves

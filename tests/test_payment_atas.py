@@ -1,0 +1,38 @@
+"""create_payment() creates the one-time wallet's token accounts on chain (CREATE_ATAS_ON_PAYMENT)."""
+
+from decimal import Decimal
+
+import pytest
+
+from solana_payments.exceptions import ChainUnavailable
+from solana_payments.models import OneTimeWallet, Payment
+from solana_payments.operations.holdings import token_account_address
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_token_accounts_are_created_and_rent_recorded(shop):
+    before = shop.localnet.get_balance(shop.localnet.fee_payer.pubkey())
+    payment = shop.new_payment({"SOL": Decimal("1"), "USDC": Decimal("5"), "PYUSD": Decimal("5")})
+    usdc = shop.localnet.get_account(token_account_address(payment.wallet.address, shop.tokens["USDC"]))
+    pyusd = shop.localnet.get_account(token_account_address(payment.wallet.address, shop.tokens["PYUSD"]))
+    assert usdc is not None and usdc.lamports == 2_039_280
+    assert pyusd is not None and pyusd.lamports == 2_074_080
+    payment.wallet.refresh_from_db()
+    assert payment.wallet.rent_paid == 2_039_280 + 2_074_080
+    spent = before - shop.localnet.get_balance(shop.localnet.fee_payer.pubkey())
+    assert spent == payment.wallet.rent_paid + 5_000  # one transaction, the fee payer signing alone
+
+
+def test_sol_only_payment_touches_no_chain(shop):
+    shop.localnet.reset_counts()
+    shop.new_payment({"SOL": Decimal("1")})
+    assert sum(shop.localnet.request_counts.values()) == 0
+
+
+def test_chain_down_leaves_no_half_made_payment(shop, configure):
+    configure(RPC_URL="http://127.0.0.1:9", RPC_MAX_RETRY_SECONDS=0.5)
+    with pytest.raises(ChainUnavailable):
+        shop.new_payment({"USDC": Decimal("5")})
+    assert not Payment.objects.exists()
+    assert not OneTimeWallet.objects.exists()
