@@ -107,6 +107,7 @@ def _check_numbers():
         "PAYMENT_VALIDITY_SECONDS": 0,
         "RPC_CONCURRENCY": 0,
         "MAX_ATAS_PER_TX": 0,
+        "CONFIRM_TIMEOUT_SECONDS": 0,
     }
     for name, minimum in rules.items():
         value = getattr(app_settings, name)

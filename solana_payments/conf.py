@@ -33,6 +33,7 @@ DEFAULTS = {
     # Operations and jobs
     "SCHEDULES": {},
     "PROGRESS_EVERY_SECONDS": 2.0,
+    "CONFIRM_TIMEOUT_SECONDS": 60.0,  # how long a run waits for its transactions to confirm
     # Admin
     "EXPLORER_URL": "https://explorer.solana.com/tx/{signature}?cluster={cluster}",
     "CLUSTER": "mainnet-beta",

@@ -333,7 +333,10 @@ class WalletSelectionMixin(SelectionMixin):
         options = PaymentOption.objects.select_related("token").order_by("token__symbol")
         prefetch_related_objects(wallets, Prefetch("payment__options", queryset=options))
 
-    @staticmethod
-    def tokens_of(wallet):
-        payment = getattr(wallet, "payment", None)
-        return [option.token for option in payment.options.all()] if payment is not None else []
+    tokens_of = staticmethod(lambda wallet: wallet_tokens(wallet))  # defined below
+
+
+def wallet_tokens(wallet):
+    """The tokens a wallet's payment accepts (options prefetched)."""
+    payment = getattr(wallet, "payment", None)
+    return [option.token for option in payment.options.all()] if payment is not None else []

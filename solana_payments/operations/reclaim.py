@@ -8,7 +8,7 @@ from ..chain.keypairs import parse_keypair
 from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
 from ..conf import app_settings
 from ..models import ItemOutcome, OneTimeWallet, Payment, PaymentException, PaymentStatus, WalletState
-from .base import Operation, WalletSelectionMixin, chunked
+from .base import Operation, WalletSelectionMixin, chunked, wallet_tokens
 from .holdings import read_holdings, token_program_id
 from .sending import LANDED, UNKNOWN, fee_shares, send_and_confirm
 
@@ -26,6 +26,8 @@ def describe_funds(holdings, tokens):
 
 class ClosingMixin:
     """Closing the token accounts of wallets whose payment expired; shared by reclaim and expire."""
+
+    tokens_of = staticmethod(wallet_tokens)
 
     @staticmethod
     def wallet_refs(wallet):

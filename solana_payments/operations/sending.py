@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 
 from ..chain.client import status_reached
+from ..conf import app_settings
 from ..exceptions import (
     ChainUnavailable,
     SendOutcomeUnknown,
@@ -14,7 +15,6 @@ from ..exceptions import (
 logger = logging.getLogger(__name__)
 
 LANDED, FAILED, UNKNOWN = "landed", "failed", "unknown"
-CONFIRM_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
@@ -54,7 +54,7 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
     if not sent:
         return outcomes
     try:
-        statuses = chain.confirm(sent, commitment=commitment, timeout=CONFIRM_TIMEOUT_SECONDS)
+        statuses = chain.confirm(sent, commitment=commitment, timeout=app_settings.CONFIRM_TIMEOUT_SECONDS)
     except ChainUnavailable as exc:
         operation.chain_error = exc
         statuses = {}

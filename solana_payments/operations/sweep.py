@@ -310,8 +310,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
 
     def _record_moves(self, wallet, signature, moved, fee, rent, note=""):
         """One item per asset moved; the wallet's fee share and reclaimed rent sit on its first item."""
-        if not moved:
-            moved = [(None, 0, rent)]
+        moved = [move for move in moved if move[1]] or [(None, 0, rent)]
         for index, (mint, amount, _) in enumerate(moved):
             token = self._sol if mint is None else self._token_for_mint(wallet, mint)
             label = _label(token, amount, mint)
