@@ -42,7 +42,9 @@ class Shop:
         self.localnet.airdrop(customer.pubkey(), 1_000_000_000 + (amount if token.is_native else 0))
         wallet = Pubkey.from_string(payment.wallet.address)
         if token.is_native:
-            instructions = [transfer(TransferParams(from_pubkey=customer.pubkey(), to_pubkey=wallet, lamports=amount))]
+            instructions = [
+                transfer(TransferParams(from_pubkey=customer.pubkey(), to_pubkey=wallet, lamports=amount))
+            ]
         else:
             mint = Pubkey.from_string(token.mint)
             program = token_program_id(token)
@@ -129,11 +131,17 @@ def make_tokens(localnet):
     return {
         "SOL": PaymentToken.objects.create(symbol="SOL", name="Solana", decimals=9),
         "USDC": PaymentToken.objects.create(
-            symbol="USDC", name="USD Coin (local)", mint=str(localnet.mints["USDC"]),
-            token_program=TokenProgram.TOKEN, decimals=6,
+            symbol="USDC",
+            name="USD Coin (local)",
+            mint=str(localnet.mints["USDC"]),
+            token_program=TokenProgram.TOKEN,
+            decimals=6,
         ),
         "PYUSD": PaymentToken.objects.create(
-            symbol="PYUSD", name="PayPal USD (local)", mint=str(localnet.mints["PYUSD"]),
-            token_program=TokenProgram.TOKEN_2022, decimals=6,
+            symbol="PYUSD",
+            name="PayPal USD (local)",
+            mint=str(localnet.mints["PYUSD"]),
+            token_program=TokenProgram.TOKEN_2022,
+            decimals=6,
         ),
     }

@@ -15,7 +15,9 @@ ALL_OPTIONS = {"SOL": "0.5", "USDC": "25", "PYUSD": "25"}
 
 
 def overdue(payment, seconds=60):
-    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=seconds))
+    Payment.objects.filter(pk=payment.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=seconds)
+    )
     payment.refresh_from_db()
 
 
@@ -54,7 +56,9 @@ def test_paid_in_time_but_unnoticed_is_settled_without_exception(shop):
     assert run.counts["settled"] == 1
 
 
-@pytest.mark.parametrize("symbol, amount", [("SOL", 500_000_000), ("USDC", 25_000_000), ("PYUSD", 30_000_000)])
+@pytest.mark.parametrize(
+    "symbol, amount", [("SOL", 500_000_000), ("USDC", 25_000_000), ("PYUSD", 30_000_000)]
+)
 def test_paid_after_the_deadline_is_settled_paid_late(shop, symbol, amount):
     payment = shop.new_payment(ALL_OPTIONS)
     overdue(payment)
@@ -124,7 +128,10 @@ def test_funds_arriving_after_expiry_and_before_reclaim_are_not_stranded(shop):
     assert "stranded funds: holds 25 USDC" in reclaim.items.get().reason
     assert (payment.status, payment.exception) == ("expired", "paid_late")
     assert payment.wallet.state == WalletState.RECEIVED_FUNDS
-    assert shop.localnet.get_account(token_account_address(payment.wallet.address, shop.tokens["USDC"])) is not None
+    assert (
+        shop.localnet.get_account(token_account_address(payment.wallet.address, shop.tokens["USDC"]))
+        is not None
+    )
     sweep = run_operation("sweep", trigger="command")
     assert sweep.counts["swept"] == 1
     assert shop.received("USDC") == 25_000_000

@@ -25,7 +25,9 @@ def test_paid_payment_is_settled_from_the_chain(shop, configure, symbol, amount)
     configure(ON_PAYMENT_ACCEPTED="tests.hooks.record_accepted")
     hooks.accepted.clear()
     signalled = []
-    payment_accepted.connect(lambda sender, payment, **kw: signalled.append(payment.pk), weak=False, dispatch_uid="t")
+    payment_accepted.connect(
+        lambda sender, payment, **kw: signalled.append(payment.pk), weak=False, dispatch_uid="t"
+    )
     try:
         payment = shop.new_payment({"SOL": "0.5", "USDC": "25", "PYUSD": "25"})
         customer, signature = shop.pay(payment, symbol, amount)

@@ -6,7 +6,6 @@ import pytest
 from solders.hash import Hash
 
 from solana_payments.chain.transactions import WalletFunds, build_sweep_transactions
-
 from solana_payments.models import ItemOutcome, OneTimeWallet, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
 
@@ -18,7 +17,11 @@ AMOUNTS = {"SOL": 500_000_000, "USDC": 25_000_000, "PYUSD": 25_000_000}
 def settled_payments(shop, symbols, *, single_option=False):
     payments = []
     for symbol in symbols:
-        options = {symbol: "0.5" if symbol == "SOL" else "25"} if single_option else {"SOL": "0.5", "USDC": "25", "PYUSD": "25"}
+        options = (
+            {symbol: "0.5" if symbol == "SOL" else "25"}
+            if single_option
+            else {"SOL": "0.5", "USDC": "25", "PYUSD": "25"}
+        )
         payment = shop.new_payment(options)
         shop.pay(payment, symbol, AMOUNTS[symbol])
         payments.append(payment)

@@ -33,7 +33,10 @@ class OperationCommand(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--sleep", type=positive_float, default=0.0, help="Seconds to pause between blockchain operations."
+            "--sleep",
+            type=positive_float,
+            default=0.0,
+            help="Seconds to pause between blockchain operations.",
         )
         parser.add_argument(
             "--limit",
@@ -43,7 +46,9 @@ class OperationCommand(BaseCommand):
             + (f" (default: {self.default_limit})." if self.default_limit else " (default: all eligible)."),
         )
         parser.add_argument("--ids", type=id_list, help=f"Only these {self.records} (ids, comma-separated).")
-        parser.add_argument("--dry-run", action="store_true", help="Read the chain and report; change nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Read the chain and report; change nothing."
+        )
         parser.add_argument("--json", action="store_true", help="Print a machine-readable summary.")
 
     def operation_options(self, options):
@@ -73,7 +78,9 @@ class OperationCommand(BaseCommand):
         if run.status == RunStatus.PARTIAL:
             if not options["json"]:
                 self.stdout.write(self.style.WARNING(line))
-            raise CommandError(f"{run.counts.get('failed', 0)} item(s) failed; see run #{run.pk}.", returncode=1)
+            raise CommandError(
+                f"{run.counts.get('failed', 0)} item(s) failed; see run #{run.pk}.", returncode=1
+            )
         if not options["json"]:
             self.stdout.write(self.style.SUCCESS(line))
 
@@ -100,5 +107,3 @@ def run_summary(run):
         "fees_paid": run.fees_paid,
         "error": run.error,
     }
-
-
