@@ -78,3 +78,39 @@ def shop(db, localnet, configure, receiver):
         LOCALNET=True,
     )
     return Shop(localnet=localnet, receiver=receiver, tokens=make_tokens(localnet))
+
+
+@pytest.fixture
+def q_cluster(transactional_db, settings):
+    """A real django-q2 cluster (ORM broker, forked worker processes) on the test's file database."""
+    import time
+
+    from django.db import connections
+    from django_q.brokers import get_broker
+    from django_q.cluster import Cluster
+
+    connections.close_all()
+    cluster = Cluster(get_broker())
+    cluster.start()
+    deadline = time.monotonic() + 30
+    while not cluster.is_running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def wait_for_run(run, *, timeout=60):
+    """Poll the database until ``run`` has finished; returns it refreshed."""
+    import time
+
+    from solana_payments.models import FINISHED_RUN_STATUSES
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status in FINISHED_RUN_STATUSES:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run #{run.pk} still {run.status} after {timeout} s")

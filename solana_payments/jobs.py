@@ -1,0 +1,229 @@
+"""django-q2 jobs: every admin action, dashboard button and schedule runs an operation through here.
+
+The task's only argument is the run id (no secrets and no selections in the queue). ``execute`` claims
+the run with a conditional update, so a task delivered twice runs the operation once.
+django-q2 is imported inside the functions: its ``Conf`` reads settings at import time.
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .conf import app_settings
+from .models import FINISHED_RUN_STATUSES, OperationKind, OperationRun, OperationTrigger, RunStatus
+from .operations.base import run_operation
+
+logger = logging.getLogger(__name__)
+
+MAINTENANCE_STEPS = (OperationKind.EXPIRE, OperationKind.SWEEP, OperationKind.RECLAIM)
+DEFAULT_SCHEDULES = {"maintenance": 10, "recheck": 5}  # minutes
+SCHEDULE_PREFIX = "solana_payments "
+STALE_GRACE_SECONDS = 60
+
+
+def enqueue(
+    kind, *, ids=None, limit=None, dry_run=False, sleep=0, user=None, trigger=OperationTrigger.API, **options
+):
+    """Record a queued run and hand its id to django-q2. Returns the run."""
+    from django_q.tasks import async_task
+
+    if kind not in OperationKind.values:
+        raise ValueError(f"Unknown operation {kind!r}.")
+    parameters = {
+        "ids": list(ids) if ids is not None else None,
+        "limit": limit,
+        "sleep": sleep,
+        "dry_run": dry_run,
+    }
+    parameters.update(options)
+    run = OperationRun.objects.create(
+        kind=kind,
+        trigger=trigger,
+        requested_by=user if user and user.is_authenticated else None,
+        parameters=parameters,
+        status=RunStatus.QUEUED,
+    )
+
+    def send():
+        task_id = async_task(
+            "solana_payments.jobs.execute",
+            run.pk,
+            task_name=f"solana_payments-{kind}-{run.pk}",
+            group=f"solana_payments-{kind}",
+        )
+        OperationRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
+        run.task_id = task_id or ""
+
+    transaction.on_commit(send)
+    return run
+
+
+def execute(run_id):
+    """The django-q2 task: claim the queued run, then run it. A second delivery finds it claimed."""
+    now = timezone.now()
+    claimed = OperationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        logger.info("run %s is not queued any more; nothing to do", run_id)
+        return None
+    run = OperationRun.objects.get(pk=run_id)
+    if run.kind == OperationKind.MAINTENANCE:
+        run_maintenance(run)
+    else:
+        run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters))
+    run.refresh_from_db()
+    return run.status
+
+
+def run_scheduled(kind):
+    """What a django-q2 schedule calls: stale runs are failed first, then the operation runs as one run."""
+    fail_stale_runs()
+    run = OperationRun.objects.create(
+        kind=kind, trigger=OperationTrigger.SCHEDULE, status=RunStatus.RUNNING, parameters={"ids": None}
+    )
+    if kind == OperationKind.MAINTENANCE:
+        run_maintenance(run)
+    else:
+        run_operation(kind, run=run, trigger=OperationTrigger.SCHEDULE)
+    run.refresh_from_db()
+    return run.status
+
+
+def run_maintenance(run):
+    """expire -> sweep -> reclaim, each a child run of ``run``; the parent sums them up."""
+    run.started_at = run.started_at or timezone.now()
+    run.status = RunStatus.RUNNING
+    run.total = len(MAINTENANCE_STEPS)
+    run.save(update_fields=["status", "started_at", "total"])
+    arguments = _arguments(run.parameters)
+    children = []
+    for step in MAINTENANCE_STEPS:
+        child = OperationRun.objects.create(
+            kind=step,
+            trigger=run.trigger,
+            requested_by=run.requested_by,
+            parent=run,
+            parameters={**run.parameters, "ids": None},
+            status=RunStatus.RUNNING,
+        )
+        children.append(run_operation(step, run=child, trigger=run.trigger, **{**arguments, "ids": None}))
+        run.done = len(children)
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["done", "heartbeat_at"])
+    statuses = {c.status for c in children}
+    if RunStatus.FAILED in statuses:
+        run.status = RunStatus.FAILED
+        run.error = "; ".join(f"{c.kind}: {c.error}" for c in children if c.error)
+    elif RunStatus.PARTIAL in statuses:
+        run.status = RunStatus.PARTIAL
+    else:
+        run.status = RunStatus.SUCCEEDED
+    run.counts = {c.kind: c.counts for c in children}
+    rpc = {}
+    for child in children:
+        for method, count in child.rpc_calls.items():
+            rpc[method] = rpc.get(method, 0) + count
+    run.rpc_calls = rpc
+    run.fees_paid = sum(c.fees_paid for c in children)
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _arguments(parameters):
+    known = {
+        k: v for k, v in parameters.items() if k in ("ids", "limit", "sleep", "dry_run", "include_expired")
+    }
+    return known
+
+
+def stale_after_seconds():
+    from django_q.conf import Conf
+
+    return (Conf.TIMEOUT or 600) + STALE_GRACE_SECONDS
+
+
+def fail_stale_runs():
+    """Runs left ``running`` by a dead worker: no progress for longer than the django-q2 timeout."""
+    limit = stale_after_seconds()
+    cutoff = timezone.now() - datetime.timedelta(seconds=limit)
+    return OperationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=RunStatus.FAILED,
+        finished_at=timezone.now(),
+        error=f"no progress for more than {limit} s: the worker running it probably died; retry it",
+    )
+
+
+def cancel(run):
+    """Cancel a queued run (a running one cannot be interrupted safely). Returns whether it was cancelled."""
+    return bool(
+        OperationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.CANCELLED, finished_at=timezone.now()
+        )
+    )
+
+
+def retry(run, *, user=None, trigger=OperationTrigger.ADMIN_ACTION):
+    """A new queued run over the records that failed (or everything, for a run that failed outright)."""
+    if run.status not in FINISHED_RUN_STATUSES:
+        raise ValueError(f"run #{run.pk} is {run.status}; only a finished run can be retried.")
+    if run.kind == OperationKind.MAINTENANCE:
+        return enqueue(run.kind, user=user, trigger=trigger)
+    failed = run.items.filter(outcome="failed")
+    key = "wallet_id" if run.kind in (OperationKind.SWEEP, OperationKind.RECLAIM) else "payment_id"
+    ids = sorted({pk for pk in failed.values_list(key, flat=True) if pk})
+    arguments = _arguments(run.parameters)
+    if run.status == RunStatus.FAILED and not ids:
+        ids = arguments.get("ids")
+    arguments.update(ids=ids, dry_run=False)
+    return enqueue(run.kind, user=user, trigger=trigger, **arguments)
+
+
+# -- schedules ------------------------------------------------------------------------------------------
+
+
+def schedule_intervals():
+    intervals = dict(DEFAULT_SCHEDULES)
+    intervals.update(app_settings.SCHEDULES or {})
+    return intervals
+
+
+def install_schedules():
+    """Create or update the django-q2 schedules; returns ``[(name, 'created'|'updated'|'unchanged', minutes)]``."""
+    from django_q.models import Schedule
+
+    report = []
+    for kind, minutes in schedule_intervals().items():
+        if kind not in (OperationKind.MAINTENANCE, OperationKind.RECHECK):
+            raise ValueError(f"SCHEDULES: {kind!r} cannot be scheduled (use 'maintenance' or 'recheck').")
+        name = SCHEDULE_PREFIX + kind
+        defaults = {
+            "func": "solana_payments.jobs.run_scheduled",
+            "args": repr(kind),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": int(minutes),
+            "repeats": -1,
+        }
+        schedule = Schedule.objects.filter(name=name).first()
+        if schedule is None:
+            Schedule.objects.create(name=name, next_run=timezone.now(), **defaults)
+            report.append((name, "created", minutes))
+        elif any(getattr(schedule, field) != value for field, value in defaults.items()):
+            for field, value in defaults.items():
+                setattr(schedule, field, value)
+            schedule.save()
+            report.append((name, "updated", minutes))
+        else:
+            report.append((name, "unchanged", minutes))
+    return report
+
+
+def remove_schedules():
+    from django_q.models import Schedule
+
+    names = list(Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX).values_list("name", flat=True))
+    Schedule.objects.filter(name__in=names).delete()
+    return names
