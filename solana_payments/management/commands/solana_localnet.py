@@ -29,6 +29,11 @@ class Command(BaseCommand):
             help="Faults to inject, NAME=VALUE separated by commas, e.g. rate_429=0.2,retry_after=1. "
             f"Names: {', '.join(FAULT_NAMES)}. `methods` takes names separated by '|'.",
         )
+        parser.add_argument(
+            "--seed-tokens",
+            action="store_true",
+            help="Create or update SOL and the demo USDC-like and PYUSD-like tokens in the database.",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -45,6 +50,11 @@ class Command(BaseCommand):
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if options["seed_tokens"]:
+            from solana_payments.demo_data import seed_tokens
+
+            tokens = seed_tokens(localnet.mints)
+            self.stdout.write(f"Seeded tokens in the database: {', '.join(tokens)}")
         try:
             self._describe(localnet)
             while not stop.wait(0.5):
