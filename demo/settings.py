@@ -72,7 +72,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        "ENGINE": env("DB_ENGINE", "django.db.backends.sqlite3"),
+        "ENGINE": env("DB_ENGINE", "solana_payments.db.backends.sqlite3"),
         "NAME": env("DB_NAME", str(DATA_DIR / "db.sqlite3")),
         "USER": env("DB_USER", ""),
         "HOST": env("DB_HOST", ""),

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .amounts import EMPTY_ACCOUNT_RENT_LAMPORTS, to_base_units
+from .bulk import update_rows
 from .conf import app_settings
 from .keys import new_wallet_secret
 from .models import (
@@ -150,19 +151,10 @@ def settle_payments(settlements, *, from_statuses=(PaymentStatus.INITIATED,)):
                 payment.paid_at = s.evidence.paid_at
             payment.paid_at = payment.paid_at or timezone.now()
             settled.append(payment)
-        Payment.objects.bulk_update(
+        update_rows(
+            Payment,
             settled,
-            [
-                "status",
-                "exception",
-                "paid_token",
-                "paid_amount",
-                "paid_signature",
-                "payer",
-                "paid_at",
-                "updated_at",
-            ],
-            batch_size=500,
+            ["status", "exception", "paid_token", "paid_amount", "paid_signature", "payer", "paid_at"],
         )
         OneTimeWallet.objects.filter(
             pk__in=[p.wallet_id for p in settled], state__in=WALLET_STATES_BEFORE_FUNDS
@@ -185,7 +177,7 @@ def expire_payments(payments, *, underpaid=()):
         for payment in expired:
             payment.status = PaymentStatus.EXPIRED
             payment.exception = PaymentException.UNDERPAID if payment.pk in underpaid_pks else ""
-        Payment.objects.bulk_update(expired, ["status", "exception", "updated_at"], batch_size=500)
+        update_rows(Payment, expired, ["exception"], status=PaymentStatus.EXPIRED)
         OneTimeWallet.objects.filter(
             pk__in=[p.wallet_id for p in expired if p.pk not in underpaid_pks],
             state__in=WALLET_STATES_BEFORE_FUNDS,

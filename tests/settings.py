@@ -52,7 +52,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "solana_payments.db.backends.sqlite3",
         "NAME": os.path.join(tempfile.gettempdir(), "solana_payments_tests.sqlite3"),
         # A file, not memory, so django-q2 worker processes see the test database too.
         "TEST": {

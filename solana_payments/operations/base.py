@@ -26,7 +26,7 @@ OPERATION_CLASSES = {
     "reclaim": "solana_payments.operations.reclaim.ReclaimOperation",
 }
 
-ITEM_FLUSH_SIZE = 500
+ITEM_FLUSH_SIZE = 2000
 PROGRESS_EVERY_RECORDS = 100
 
 
@@ -213,6 +213,17 @@ class Operation:
         if due or self.run.done - self._done_at_last_progress >= PROGRESS_EVERY_RECORDS:
             self.save_progress()
 
+    def send_batches(self, wallets):
+        """Split wallets into batches that share one blockhash.
+
+        A blockhash lasts about a minute: a batch holds about 100 transactions' worth of wallets, fewer
+        when ``--sleep`` spaces the sends out, so every transaction is sent well inside its window.
+        """
+        size = 594  # a multiple of 18: whole transactions of 9 SOL or 6 token wallets
+        if self.sleep > 0:
+            size = max(18, min(size, int(30 / self.sleep) * 6 // 18 * 18))
+        return chunked(wallets, size)
+
     def pause(self):
         """The seed's ``--sleep``: a pause between chain round trips."""
         if self.sleep > 0:
@@ -270,7 +281,7 @@ def chunked(items, size):
 class SelectionMixin:
     """Selection of records: eligible ones up to ``limit``, or exactly ``ids`` with a reason for the rest."""
 
-    CHUNK = 500
+    CHUNK = 2000
     record_name = None  # "payment" or "wallet"
 
     def eligible(self):

@@ -6,6 +6,7 @@ from solders.pubkey import Pubkey
 from ..amounts import format_units
 from ..chain.keypairs import parse_keypair
 from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
+from ..bulk import update_rows
 from ..conf import app_settings
 from ..models import ItemOutcome, OneTimeWallet, Payment, PaymentException, PaymentStatus, WalletState
 from .base import Operation, WalletSelectionMixin, chunked, wallet_tokens
@@ -56,8 +57,8 @@ class ClosingMixin:
                 empty.append(wallet)
         self._hand_to_sweep(stranded, holdings, tokens)
         self._mark_closed(empty, holdings, reason="no token account left to close")
-        if to_close:
-            self._close(to_close, holdings)
+        for batch in self.send_batches(to_close):
+            self._close(batch, holdings)
 
     def _hand_to_sweep(self, wallets, holdings, tokens):
         if not wallets:
@@ -86,7 +87,7 @@ class ClosingMixin:
                 wallet.state = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
                 wallet.rent_reclaimed += (rents or {}).get(wallet.pk, 0)
                 closed.append(wallet)
-            OneTimeWallet.objects.bulk_update(closed, ["state", "rent_reclaimed"], batch_size=500)
+            update_rows(OneTimeWallet, closed, ["state", "rent_reclaimed"])
         for wallet in wallets:
             self.record(
                 ItemOutcome.DONE,

@@ -14,8 +14,14 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from ..amounts import format_units
+from ..bulk import update_rows
 from ..chain.client import status_reached
-from ..chain.transactions import TokenHolding, WalletFunds, build_sweep_transactions
+from ..chain.transactions import (
+    TokenHolding,
+    WalletFunds,
+    build_create_ata_transactions,
+    build_sweep_transactions,
+)
 from ..conf import app_settings
 from ..exceptions import WalletKeyError
 from ..models import (
@@ -147,7 +153,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                 wallet.pending_valid_until = None
                 still.append(wallet)
         if still and not self.dry_run:
-            OneTimeWallet.objects.bulk_update(still, WRITE_AHEAD_FIELDS, batch_size=500)
+            update_rows(OneTimeWallet, still, WRITE_AHEAD_FIELDS)
         return still
 
     def _record_landed_earlier(self, signatures, groups):
@@ -170,7 +176,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                 done.append(wallet)
                 self._record_moves(wallet, signature, moved, share, rent, note="earlier transaction landed")
         if not self.dry_run:
-            OneTimeWallet.objects.bulk_update(done, WRITE_AHEAD_FIELDS + ["rent_reclaimed"], batch_size=500)
+            update_rows(OneTimeWallet, done, WRITE_AHEAD_FIELDS + ["rent_reclaimed"])
 
     # -- a fresh sweep ---------------------------------------------------------------------------------
 
@@ -187,15 +193,67 @@ class SweepOperation(WalletSelectionMixin, Operation):
             wallet.state = WalletState.SENT_FUNDS
             self.skip("nothing left to sweep", **self.wallet_refs(wallet))
         if empty and not self.dry_run:
-            OneTimeWallet.objects.bulk_update(empty, ["state"], batch_size=500)
+            update_rows(OneTimeWallet, empty, ["state"])
         by_receiver = defaultdict(list)
         for wallet in wallets:
             if wallet not in empty:
                 by_receiver[wallet.receiver_address or app_settings.RECEIVER_ADDRESS].append(wallet)
         for receiver, group in by_receiver.items():
-            self._sweep_to(Pubkey.from_string(receiver), group, holdings)
+            receiver = Pubkey.from_string(receiver)
+            unconfirmed = self._create_receiver_accounts(receiver, group, holdings)
+            for batch in self.send_batches(group):
+                self._sweep_to(receiver, batch, holdings, unconfirmed)
 
-    def _sweep_to(self, receiver, wallets, holdings):
+    def _create_receiver_accounts(self, receiver, wallets, holdings):
+        """Create the receiver's missing token accounts once, before the sweep transactions.
+
+        Otherwise every sweep transaction would have to create them idempotently, which leaves room for
+        one wallet fewer per transaction. The fee and the rent are the fee payer's and are recorded.
+        Returns the mints whose account is not known to exist yet: the sweep transactions then create
+        them idempotently, so they cannot fail for want of it.
+        """
+        mints = {
+            h.token.mint: h.token for w in wallets for h in holdings[w.pk].open_token_accounts if h.amount
+        }
+        if not mints:
+            return []
+        self.pause()
+        accounts = self.chain.get_accounts([token_account_address(receiver, t) for t in mints.values()])
+        missing = [token for token, account in zip(mints.values(), accounts, strict=True) if account is None]
+        if not missing:
+            return []
+        built = build_create_ata_transactions(
+            receiver,
+            [(Pubkey.from_string(t.mint), token_program_id(t)) for t in missing],
+            fee_payer=self.fee_payer(),
+            recent_blockhash=self.chain.get_latest_blockhash().blockhash,
+            priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
+            max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
+        )
+        outcomes = {} if self.dry_run else send_and_confirm(self, [tx.transaction for tx in built])
+        symbols = ", ".join(t.symbol for t in missing)
+        for tx in built:
+            outcome = outcomes.get(tx.signature)
+            if outcome is None or outcome.state == LANDED:
+                self.record(
+                    ItemOutcome.DONE,
+                    count="receiver_accounts",
+                    reason=f"created the receiver's token account ({symbols}); rent {tx.rent_max} lamports paid",
+                    signature="" if outcome is None else tx.signature,
+                    fee=tx.fee,
+                )
+            else:
+                self.record(
+                    ItemOutcome.FAILED,
+                    reason=f"creating the receiver's token account ({symbols}): {outcome.error}",
+                    signature=tx.signature,
+                    fee=tx.fee if outcome.fee_charged else 0,
+                )
+        if self.dry_run or all(outcomes[tx.signature].state == LANDED for tx in built):
+            return []
+        return [Pubkey.from_string(t.mint) for t in missing]
+
+    def _sweep_to(self, receiver, wallets, holdings, missing):
         funds, members = [], []
         for wallet in wallets:
             try:
@@ -224,15 +282,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
             members.append(wallet)
         if not funds:
             return
-        mints = {
-            h.token.mint: h.token for w in members for h in holdings[w.pk].open_token_accounts if h.amount
-        }
-        receiver_atas = [token_account_address(receiver, token) for token in mints.values()]
         self.pause()
-        accounts = self.chain.get_accounts(receiver_atas) if receiver_atas else []
-        missing = [
-            Pubkey.from_string(m) for m, account in zip(mints, accounts, strict=True) if account is None
-        ]
         blockhash = self.chain.get_latest_blockhash()
         built = build_sweep_transactions(
             funds,
@@ -260,7 +310,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                 wallet.pending_signature = tx.signature
                 wallet.pending_transaction = encoded
                 wallet.pending_valid_until = blockhash.last_valid_block_height
-        OneTimeWallet.objects.bulk_update(members, WRITE_AHEAD_FIELDS, batch_size=500)  # write-ahead
+        update_rows(OneTimeWallet, members, WRITE_AHEAD_FIELDS)  # write-ahead, before anything is sent
         outcomes = send_and_confirm(self, [tx.transaction for tx, _ in plan])
         changed = []
         for tx, shares in plan:
@@ -296,9 +346,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                         **self.wallet_refs(wallet),
                     )
                 changed.append(wallet)
-        OneTimeWallet.objects.bulk_update(
-            changed, WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error"], batch_size=500
-        )
+        update_rows(OneTimeWallet, changed, WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error"])
 
     # -- items -----------------------------------------------------------------------------------------
 

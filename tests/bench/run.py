@@ -1,0 +1,130 @@
+"""The benchmark: what each operation costs per record in RPC requests, transactions, fees and queries.
+
+    python -m tests.bench.run [--sizes 1000,10000] [--db sqlite|postgres] [--json bench.json]
+
+Each scenario starts from a fresh ledger on the project's localnet and an emptied database, then runs the
+operation through its management command, as cron would. RPC requests are counted at the localnet (not by
+the client), database queries with Django's query capture, memory with tracemalloc. Every budget of the
+benchmark is asserted at the end; the exit status is 1 when one is missed.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup_django(engine):
+    sys.path.insert(0, str(ROOT))
+    db = Path(tempfile.mkdtemp(prefix="solana_payments_bench_")) / "bench.sqlite3"
+    os.environ["SOLANA_PAYMENTS_BENCH_DB"] = str(db)
+    os.environ["SOLANA_PAYMENTS_BENCH_ENGINE"] = engine
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.bench.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000", help="comma-separated record counts (e.g. 1000,10000)")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--json", default="bench-results.json", help="where to write the table as JSON")
+    parser.add_argument("--only", help="comma-separated operations (recheck,expire,sweep,reclaim)")
+    args = parser.parse_args(argv)
+    setup_django(args.db)
+
+    from .scenarios import COMMANDS as SCENARIOS, Bench
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    wanted = args.only.split(",") if args.only else list(SCENARIOS)
+    bench = Bench()
+    rows = []
+    try:
+        for size in sizes:
+            for name in wanted:
+                row = bench.measure(name, size)
+                rows.append(row)
+                print(format_row(row), flush=True)
+    finally:
+        bench.close()
+    failures = [f"{row['operation']} N={row['records']}: {miss}" for row in rows for miss in row["missed"]]
+    result = {"engine": args.db, "machine": machine(), "rows": rows, "missed": failures}
+    Path(args.json).write_text(json.dumps(result, indent=2, sort_keys=True))
+    print()
+    print(markdown_table(rows))
+    print(f"\nmachine: {result['machine']}; database: {args.db}; JSON written to {args.json}")
+    if failures:
+        print("\nBUDGETS MISSED:\n  " + "\n  ".join(failures))
+        return 1
+    print("\nall budgets met")
+    return 0
+
+
+def machine():
+    import platform
+
+    cpus = os.cpu_count()
+    try:
+        with open("/proc/meminfo") as meminfo:
+            mem = round(int(meminfo.readline().split()[1]) / 1024 / 1024)
+    except OSError:
+        mem = "?"
+    return f"{platform.machine()}, {cpus} cores, {mem} GiB, Python {platform.python_version()}"
+
+
+def format_row(row):
+    return (
+        f"{row['operation']:>8} N={row['records']:>6}: {row['rpc_requests']:>5} RPC, {row['transactions']:>5} tx, "
+        f"{row['fee_per_record']:>7.1f} fee/record, {row['queries']:>5} queries, {row['seconds']:>6.1f} s, "
+        f"{row['peak_mib']:>6.1f} MiB"
+    )
+
+
+def markdown_table(rows):
+    lines = [
+        "| operation | records | RPC requests (by method) | transactions | fee lamports / record | rent reclaimed (lamports) | DB queries | wall time | peak memory |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        methods = ", ".join(f"{m} {n}" for m, n in sorted(r["rpc_by_method"].items()))
+        lines.append(
+            f"| {r['operation']} | {r['records']:,} | {r['rpc_requests']:,} ({methods}) | {r['transactions']:,} | "
+            f"{r['fee_per_record']:,.1f} | {r['rent_reclaimed']:,} | {r['queries']:,} | {r['seconds']:.1f} s | "
+            f"{r['peak_mib']:.1f} MiB |"
+        )
+    return "\n".join(lines)
+
+
+def budgets(row, scenario):
+    """The issue's budgets, as (description, holds) pairs."""
+    n = row["records"]
+    checks = [(f"queries {row['queries']} <= N/100 + 40", row["queries"] <= n / 100 + 40)]
+    if row["operation"] == "recheck":
+        limit = n / 50 + 4 * scenario.paid
+        checks.append((f"RPC {row['rpc_requests']} <= N/50 + 4 x {scenario.paid} paid = {limit:.0f}", row["rpc_requests"] <= limit))
+    if row["operation"] == "sweep":
+        n_sol, n_token = scenario.sol_wallets, scenario.token_wallets
+        limit = math.ceil(n_sol / 9) + math.ceil(n_token / 6) + 2
+        checks.append((f"transactions {row['transactions']} <= {limit}", row["transactions"] <= limit))
+        checks.append((f"SOL fee/wallet {row['fee_per_sol_wallet']:.0f} <= 5600", row["fee_per_sol_wallet"] <= 5600))
+        checks.append((f"token fee/wallet {row['fee_per_token_wallet']:.0f} <= 5900", row["fee_per_token_wallet"] <= 5900))
+    if row["operation"] == "reclaim":
+        checks.append(
+            (f"fullest transaction closes {row['wallets_per_tx']} wallets >= 6", row["wallets_per_tx"] >= 6)
+        )
+    if row["operation"] == "expire" and n >= 10_000:
+        checks.append((f"{row['seconds']:.1f} s < 60 s", row["seconds"] < 60))
+    return checks
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Benchmark scenarios: N records set up on a fresh ledger and database, then one command measured."""
+
+import datetime
+from collections import Counter
+import struct
+import time
+import tracemalloc
+from dataclasses import dataclass
+from io import StringIO
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from solders.account import Account
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from solana_payments.chain.accounts import SYSTEM_PROGRAM_ID, TOKEN_ACCOUNT_RENT, TOKEN_PROGRAM_ID
+from solana_payments.conf import app_settings
+from solana_payments.demo_data import seed_tokens
+from solana_payments.keys import get_fernet
+from solana_payments.localnet import start_localnet
+from solana_payments.models import (
+    OneTimeWallet,
+    OperationItem,
+    OperationRun,
+    Payment,
+    PaymentOption,
+    PaymentToken,
+)
+from solana_payments.operations.holdings import token_account_address
+
+COMMANDS = {
+    "recheck": "recheck_initiated_solana_payments",
+    "expire": "close_expired_solana_payments_with_wallets",
+    "sweep": "send_solana_payments_from_one_time_wallets",
+    "reclaim": "close_expired_one_time_wallets_and_reclaim_funds",
+}
+SOL_AMOUNT = 500_000_000
+USDC_AMOUNT = 25_000_000
+
+
+@dataclass
+class Scenario:
+    name: str
+    size: int
+    paid: int = 0
+    sol_wallets: int = 0
+    token_wallets: int = 0
+
+
+def token_account_data(mint, owner, amount):
+    """A classic Token program account (165 bytes): initialized, no delegate, not native."""
+    return (
+        bytes(mint)
+        + bytes(owner)
+        + struct.pack("<Q", amount)
+        + b"\0" * 36  # delegate: None
+        + b"\x01"  # state: initialized
+        + b"\0" * 12  # is_native: None
+        + struct.pack("<Q", 0)  # delegated amount
+        + b"\0" * 36  # close authority: None
+    )
+
+
+class Bench:
+    def __init__(self):
+        from cryptography.fernet import Fernet
+
+        self.localnet = start_localnet()
+        self.receiver = Keypair().pubkey()
+        settings.SOLANA_PAYMENTS = {
+            "RPC_URL": self.localnet.url,
+            "RECEIVER_ADDRESS": str(self.receiver),
+            "FEE_PAYER_KEYPAIR": list(bytes(self.localnet.fee_payer)),
+            "ONE_TIME_WALLETS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "RPC_MAX_RETRY_SECONDS": 30,
+            "LOCALNET": True,
+        }
+        app_settings.reload()
+
+    def close(self):
+        self.localnet.stop()
+
+    # -- setting up --------------------------------------------------------------------------------------
+
+    def fresh(self):
+        self.localnet.reset()
+        OperationItem.objects.all().delete()
+        OperationRun.objects.all().delete()
+        PaymentOption.objects.all().delete()
+        Payment.objects.all().delete()
+        OneTimeWallet.objects.all().delete()
+        PaymentToken.objects.all().delete()
+        self.tokens = seed_tokens(self.localnet.mints)
+        self.usdc_mint = Pubkey.from_string(self.tokens["USDC"].mint)
+
+    def make(self, count, *, options, status="initiated", state="created", overdue=False):
+        fernet = get_fernet()
+        keypairs = [Keypair() for _ in range(count)]
+        wallets = OneTimeWallet.objects.bulk_create(
+            [
+                OneTimeWallet(
+                    address=str(k.pubkey()), encrypted_secret=fernet.encrypt(bytes(k)).decode(), state=state,
+                    receiver_address=str(self.receiver),
+                )
+                for k in keypairs
+            ],
+            batch_size=500,
+        )
+        delta = datetime.timedelta(minutes=-5 if overdue else 15)
+        payments = Payment.objects.bulk_create(
+            [Payment(wallet=w, status=status, expires_at=timezone.now() + delta) for w in wallets], batch_size=500
+        )
+        PaymentOption.objects.bulk_create(
+            [PaymentOption(payment=p, token=self.tokens[s], amount=a) for p in payments for s, a in options.items()],
+            batch_size=500,
+        )
+        return keypairs
+
+    def set_token_account(self, owner, amount=0):
+        address = token_account_address(owner.pubkey(), self.tokens["USDC"])
+        data = token_account_data(self.usdc_mint, owner.pubkey(), amount)
+        self.localnet.set_account(address, Account(TOKEN_ACCOUNT_RENT, data, TOKEN_PROGRAM_ID, False, 0))
+
+    def set_sol(self, owner, lamports):
+        self.localnet.set_account(owner.pubkey(), Account(lamports, b"", SYSTEM_PROGRAM_ID, False, 0))
+
+    def build(self, name, size):
+        self.fresh()
+        both = {"SOL": SOL_AMOUNT, "USDC": USDC_AMOUNT}
+        if name == "recheck":
+            keypairs = self.make(size, options=both)
+            paid = max(1, size // 20)
+            for index, keypair in enumerate(keypairs):
+                self.set_token_account(keypair)
+            for index, keypair in enumerate(keypairs[:paid]):  # real transfers: recheck reads their history
+                if index % 2:
+                    self.localnet.airdrop(keypair.pubkey(), SOL_AMOUNT)
+                else:
+                    self.localnet.mint_to(self.usdc_mint, keypair.pubkey(), USDC_AMOUNT)
+            return Scenario(name, size, paid=paid)
+        if name == "expire":
+            for keypair in self.make(size, options=both, overdue=True):
+                self.set_token_account(keypair)
+            return Scenario(name, size)
+        if name == "sweep":
+            half = size // 2
+            for keypair in self.make(half, options={"SOL": SOL_AMOUNT}, status="confirmed", state="received_funds"):
+                self.set_sol(keypair, SOL_AMOUNT)
+            for keypair in self.make(
+                size - half, options={"USDC": USDC_AMOUNT}, status="confirmed", state="received_funds"
+            ):
+                self.set_token_account(keypair, USDC_AMOUNT)
+            return Scenario(name, size, sol_wallets=half, token_wallets=size - half)
+        if name == "reclaim":
+            for keypair in self.make(
+                size, options={"USDC": USDC_AMOUNT}, status="expired", state="payment_expired", overdue=True
+            ):
+                self.set_token_account(keypair)
+            return Scenario(name, size)
+        raise ValueError(name)
+
+    # -- measuring ---------------------------------------------------------------------------------------
+
+    def measure(self, name, size):
+        from .run import budgets
+
+        scenario = self.build(name, size)
+        self.localnet.reset_counts()
+        fee_payer_before = self.localnet.get_balance(self.localnet.fee_payer.pubkey())
+        tracemalloc.start()
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            call_command(COMMANDS[name], "--limit", str(size), stdout=StringIO())
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        run = OperationRun.objects.get(kind=name)
+        counts = dict(self.localnet.request_counts)
+        items = OperationItem.objects.filter(run=run)
+        row = {
+            "operation": name,
+            "records": size,
+            "rpc_requests": sum(counts.values()),
+            "rpc_by_method": counts,
+            "transactions": counts.get("sendTransaction", 0),
+            "fees_paid": run.fees_paid,
+            "fee_per_record": run.fees_paid / size,
+            "rent_reclaimed": sum(items.values_list("rent", flat=True)),
+            "queries": len(queries),
+            "seconds": round(seconds, 2),
+            "peak_mib": round(peak / 2**20, 1),
+            "status": run.status,
+            "counts": run.counts,
+        }
+        fee_payer_after = self.localnet.get_balance(self.localnet.fee_payer.pubkey())
+        assert fee_payer_before - fee_payer_after == run.fees_paid - row["rent_reclaimed"] + self.receiver_ata_rent(
+            name
+        ), "the fee payer's balance does not match the recorded fees and rent"
+        if name == "sweep":
+            sol_fee = sum(items.filter(token__symbol="SOL").values_list("fee", flat=True))
+            token_fee = sum(items.filter(token__symbol="USDC").values_list("fee", flat=True))
+            row["fee_per_sol_wallet"] = sol_fee / scenario.sol_wallets
+            row["fee_per_token_wallet"] = token_fee / scenario.token_wallets
+            assert self.localnet.get_balance(self.receiver) == scenario.sol_wallets * SOL_AMOUNT, "SOL not conserved"
+            assert self.receiver_usdc() == scenario.token_wallets * USDC_AMOUNT, "USDC not conserved"
+        if name == "reclaim":
+            per_tx = Counter(s for s in items.exclude(signature="").values_list("signature", flat=True))
+            row["wallets_per_tx"] = max(per_tx.values(), default=0)
+        row["missed"] = [desc for desc, ok in budgets(row, scenario) if not ok]
+        if run.status != "succeeded":
+            row["missed"].append(f"run ended {run.status}: {run.error}")
+        return row
+
+    def receiver_usdc(self):
+        account = self.localnet.get_account(token_account_address(self.receiver, self.tokens["USDC"]))
+        return struct.unpack_from("<Q", bytes(account.data), 64)[0] if account is not None else 0
+
+    def receiver_ata_rent(self, name):
+        if name != "sweep":
+            return 0
+        account = self.localnet.get_account(token_account_address(self.receiver, self.tokens["USDC"]))
+        return account.lamports if account is not None else 0
