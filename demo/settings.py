@@ -13,6 +13,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("SOLANA_PAYMENTS_DEMO_DIR", BASE_DIR / "var" / "demo"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env(name, default=None):
@@ -97,12 +98,20 @@ if env("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = env("REDIS_URL")
 
-# The local chain's fee payer and the demo receiver are derived from fixed seeds, so they are the
-# same on every machine: fine for a local LiteSVM ledger, never for mainnet.
+
+
+def localnet_key(name):
+    """The local chain's keys come from fixed seeds: the same on every machine, fine for a local
+    LiteSVM ledger, never for real money."""
+    from solana_payments.localnet.ledger import seeded_keypair
+
+    return seeded_keypair(name)
+
+
 SOLANA_PAYMENTS = {
     "RPC_URL": env("RPC_URL", "http://127.0.0.1:8899"),
-    "RECEIVER_ADDRESS": env("RECEIVER_ADDRESS", "DemoReceiver1111111111111111111111111111111"),
-    "FEE_PAYER_KEYPAIR": env("FEE_PAYER_KEYPAIR"),
+    "RECEIVER_ADDRESS": env("RECEIVER_ADDRESS") or str(localnet_key("demo-receiver").pubkey()),
+    "FEE_PAYER_KEYPAIR": env("FEE_PAYER_KEYPAIR") or list(bytes(localnet_key("fee-payer"))),
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": json.loads(env("ENCRYPTION_KEYS", "null")) or demo_only_key("wallets"),
     "CLUSTER": env("CLUSTER", "custom&customUrl=http%3A%2F%2F127.0.0.1%3A8899"),
     "LOCALNET": env("LOCALNET", "1") == "1",

@@ -209,7 +209,8 @@ def install_schedules():
         }
         schedule = Schedule.objects.filter(name=name).first()
         if schedule is None:
-            Schedule.objects.create(name=name, next_run=timezone.now(), **defaults)
+            first_run = timezone.now() + datetime.timedelta(minutes=int(minutes))
+            Schedule.objects.create(name=name, next_run=first_run, **defaults)
             report.append((name, "created", minutes))
         elif any(getattr(schedule, field) != value for field, value in defaults.items()):
             for field, value in defaults.items():

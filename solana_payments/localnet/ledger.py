@@ -240,6 +240,7 @@ class Ledger:
             self.transaction_count = 0
             self._txs: dict[Signature, TxRecord] = {}
             self._by_address: dict[Pubkey, list[TxRecord]] = {}
+            self.written_accounts: set[Pubkey] = set()  # set directly, outside any transaction
             self._blockhashes: dict[Hash, int] = {}  # blockhash -> last valid block height
             self._slot_times: dict[int, int] = {}
             self._base_slot = self._slot + 1
@@ -360,6 +361,7 @@ class Ledger:
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
         with self.lock:
             self.svm.set_account(pubkey, account)
+            self.written_accounts.add(pubkey)
 
     def mint_state(self, mint: Pubkey) -> MintState | None:
         with self.lock:

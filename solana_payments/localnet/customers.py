@@ -1,0 +1,81 @@
+"""A customer paying a one-time wallet on the localnet: a fresh wallet, funded, sends a real transfer.
+
+Used by the demo's seed data and the admin's "simulate customer payment" button. It talks to the
+localnet over HTTP only (its faucet endpoints and JSON-RPC), so it works from any process.
+"""
+
+import json
+import urllib.request
+
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+from spl.token.instructions import create_idempotent_associated_token_account, transfer_checked
+from spl.token.models import TransferCheckedParams
+
+from ..chain.accounts import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, get_associated_token_address
+from ..chain.client import ChainClient, status_reached
+
+PROGRAMS = {"token": TOKEN_PROGRAM_ID, "token-2022": TOKEN_2022_PROGRAM_ID}
+GAS_LAMPORTS = 100_000_000  # the customer's own fees and the wallet's token account, if missing
+
+
+def faucet(rpc_url, action, payload):
+    request = urllib.request.Request(
+        rpc_url.rstrip("/") + f"/localnet/{action}",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def pay(rpc_url, wallet_address, token, amount, *, block_time_offset=None):
+    """A new customer pays ``amount`` base units of ``token`` (a PaymentToken) to ``wallet_address``.
+
+    Returns ``(customer address, signature)`` once the transfer is confirmed.
+    """
+    customer = Keypair()
+    wallet = Pubkey.from_string(str(wallet_address))
+    faucet(
+        rpc_url,
+        "airdrop",
+        {"pubkey": str(customer.pubkey()), "lamports": GAS_LAMPORTS + (amount if token.is_native else 0)},
+    )
+    if token.is_native:
+        instructions = [
+            transfer(TransferParams(from_pubkey=customer.pubkey(), to_pubkey=wallet, lamports=amount))
+        ]
+    else:
+        mint, program = Pubkey.from_string(token.mint), PROGRAMS[token.token_program]
+        faucet(rpc_url, "mint", {"mint": token.mint, "owner": str(customer.pubkey()), "amount": amount})
+        instructions = [
+            create_idempotent_associated_token_account(customer.pubkey(), wallet, mint, program),
+            transfer_checked(
+                TransferCheckedParams(
+                    program_id=program,
+                    source=get_associated_token_address(customer.pubkey(), mint, program),
+                    mint=mint,
+                    dest=get_associated_token_address(wallet, mint, program),
+                    owner=customer.pubkey(),
+                    amount=amount,
+                    decimals=token.decimals,
+                )
+            ),
+        ]
+    if block_time_offset is not None:
+        faucet(rpc_url, "time", {"offset": block_time_offset})
+    try:
+        with ChainClient(rpc_url) as chain:
+            blockhash = chain.get_latest_blockhash().blockhash
+            message = MessageV0.try_compile(customer.pubkey(), instructions, [], blockhash)
+            signature = chain.send_transaction(VersionedTransaction(message, [customer]))
+            status = chain.confirm([signature], commitment="confirmed", timeout=30)[signature]
+    finally:
+        if block_time_offset is not None:
+            faucet(rpc_url, "time", {"offset": 0})
+    if status is None or status.err is not None or not status_reached(status, "confirmed"):
+        raise RuntimeError(f"the customer's transfer {signature} did not confirm")
+    return str(customer.pubkey()), signature
