@@ -31,6 +31,10 @@ class PaymentToken(models.Model):
                 name="solana_payments_token_mint_matches_program",
             )
         ]
+        permissions = [
+            ("export_paymenttoken", "Can export payment tokens"),
+            ("import_paymenttoken", "Can import payment tokens"),
+        ]
 
     def __str__(self):
         return self.symbol
@@ -106,6 +110,7 @@ class OneTimeWallet(models.Model):
             models.Index(fields=["state"], name="sp_wallet_state"),
             models.Index(fields=["state", "last_checked_at"], name="sp_wallet_state_checked"),
         ]
+        permissions = [("export_onetimewallet", "Can export one-time wallets (never their secrets)")]
 
     def __str__(self):
         return self.address
@@ -146,6 +151,7 @@ class Payment(models.Model):
             models.Index(fields=["status", "expires_at"], name="sp_payment_status_expires"),
             models.Index(fields=["created_at"], name="sp_payment_created"),
         ]
+        permissions = [("export_payment", "Can export payments")]
 
     def __str__(self):
         return str(self.reference)
@@ -241,6 +247,7 @@ class OperationRun(models.Model):
             ("run_sweep", "Can run the sweep operation"),
             ("run_reclaim", "Can run the reclaim operation"),
             ("run_recheck", "Can run the recheck operation"),
+            ("export_operationrun", "Can export operation runs"),
         ]
 
     def __str__(self):
@@ -286,6 +293,7 @@ class OperationItem(models.Model):
     class Meta:
         ordering = ["run_id", "id"]
         indexes = [models.Index(fields=["run", "outcome"], name="sp_item_run_outcome")]
+        permissions = [("export_operationitem", "Can export operation items")]
 
     def __str__(self):
         return f"{self.get_outcome_display()}: {self.reason}" if self.reason else self.get_outcome_display()

@@ -6,11 +6,24 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..models import OneTimeWallet, Payment, PaymentOption, PaymentToken
+from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
+from .actions import (
+    DashboardLinkMixin,
+    OperationActionsMixin,
+    expire_payments,
+    recheck_payments,
+    reclaim_payment_wallets,
+    reclaim_wallets,
+    sweep_payment_wallets,
+    sweep_wallets,
+)
 from .display import short_signature, token_amount
+from .exports import ExportAdminMixin, ImportExportAdminMixin
 
 
 @admin.register(PaymentToken)
-class PaymentTokenAdmin(admin.ModelAdmin):
+class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin):
+    resource_classes = [PaymentTokenResource]
     list_display = ["symbol", "name", "mint", "token_program", "decimals", "is_active"]
     list_filter = ["is_active", "token_program"]
     search_fields = ["symbol", "name", "mint"]
@@ -32,7 +45,9 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+    resource_classes = [PaymentResource]
+    actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
     list_display = [
         "reference",
         "status",
@@ -104,7 +119,9 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(OneTimeWallet)
-class OneTimeWalletAdmin(admin.ModelAdmin):
+class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+    resource_classes = [OneTimeWalletResource]
+    actions = [sweep_wallets, reclaim_wallets]
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
     list_filter = ["state"]
     search_fields = ["address", "payment__reference", "pending_signature"]

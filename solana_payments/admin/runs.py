@@ -5,7 +5,11 @@ from django.utils.html import format_html
 
 from ..conf import app_settings
 from ..models import OperationItem, OperationRun
+from ..resources import OperationItemResource, OperationRunResource
+from .actions import DashboardLinkMixin, cancel_runs, retry_runs
+from .dashboard import OperationPagesMixin
 from .display import short_signature, token_amount
+from .exports import ExportAdminMixin
 
 
 class ReadOnlyAdminMixin:
@@ -46,7 +50,9 @@ class OperationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(OperationRun)
-class OperationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [OperationRunResource]
+    actions = [retry_runs, cancel_runs]
     list_display = ["__str__", "status", "trigger", "requested_by", "progress", "fees_paid", "created_at"]
     list_filter = ["kind", "status", "trigger", "requested_by"]
     list_select_related = ["requested_by"]
@@ -79,7 +85,8 @@ class OperationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OperationItem)
-class OperationItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OperationItemAdmin(ReadOnlyAdminMixin, ExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin):
+    resource_classes = [OperationItemResource]
     list_display = [
         "run",
         "outcome",

@@ -83,6 +83,7 @@ def run_operation(
 
         chain = ChainClient.from_settings()
     calls_before = Counter(chain.stats.calls_by_method)
+    retries_before = chain.stats.retries
     operation = operation_class(
         run, chain, ids=ids, limit=limit, sleep=sleep, dry_run=dry_run, options=options
     )
@@ -99,6 +100,9 @@ def run_operation(
     finally:
         calls = Counter(chain.stats.calls_by_method)
         calls.subtract(calls_before)
+        retries = chain.stats.retries - retries_before
+        if retries:  # requests the client repeated (429, 5xx, timeouts): the run's cost of a flaky node
+            operation.counts["rpc_retries"] += retries
         if own_chain:
             chain.close()
     operation.finish(error=error, rpc_calls={m: n for m, n in calls.items() if n > 0})
@@ -281,7 +285,7 @@ def chunked(items, size):
 class SelectionMixin:
     """Selection of records: eligible ones up to ``limit``, or exactly ``ids`` with a reason for the rest."""
 
-    CHUNK = 2000
+    CHUNK = 2376  # records read and written per round; four whole send batches (see send_batches)
     record_name = None  # "payment" or "wallet"
 
     def eligible(self):

@@ -37,12 +37,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000", help="comma-separated record counts (e.g. 1000,10000)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--json", default="bench-results.json", help="where to write the table as JSON")
+    parser.add_argument("--json", default="docs/benchmark.json", help="where to write the table as JSON")
     parser.add_argument("--only", help="comma-separated operations (recheck,expire,sweep,reclaim)")
     args = parser.parse_args(argv)
     setup_django(args.db)
 
-    from .scenarios import COMMANDS as SCENARIOS, Bench
+    from .scenarios import COMMANDS as SCENARIOS
+    from .scenarios import Bench
 
     sizes = [int(s) for s in args.sizes.split(",")]
     wanted = args.only.split(",") if args.only else list(SCENARIOS)

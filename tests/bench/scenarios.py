@@ -1,10 +1,10 @@
 """Benchmark scenarios: N records set up on a fresh ledger and database, then one command measured."""
 
 import datetime
-from collections import Counter
 import struct
 import time
 import tracemalloc
+from collections import Counter
 from dataclasses import dataclass
 from io import StringIO
 
@@ -134,7 +134,7 @@ class Bench:
         if name == "recheck":
             keypairs = self.make(size, options=both)
             paid = max(1, size // 20)
-            for index, keypair in enumerate(keypairs):
+            for keypair in keypairs:
                 self.set_token_account(keypair)
             for index, keypair in enumerate(keypairs[:paid]):  # real transfers: recheck reads their history
                 if index % 2:

@@ -1,0 +1,43 @@
+"""Who may run which operation: one custom permission per operation (``solana_payments.run_<kind>``).
+
+``admin_view`` only checks that the user is active staff, so every view that acts checks these itself.
+"""
+
+from ..models import OperationKind
+
+OPERATION_KINDS = (OperationKind.RECHECK, OperationKind.EXPIRE, OperationKind.SWEEP, OperationKind.RECLAIM)
+# A maintenance run is expire, sweep and reclaim in a row: it needs the three permissions.
+MAINTENANCE_STEPS = (OperationKind.EXPIRE, OperationKind.SWEEP, OperationKind.RECLAIM)
+
+
+def run_permission(kind):
+    return f"solana_payments.run_{kind}"
+
+
+def can_run(user, kind):
+    if kind == OperationKind.MAINTENANCE:
+        return all(user.has_perm(run_permission(step)) for step in MAINTENANCE_STEPS)
+    return kind in OPERATION_KINDS and user.has_perm(run_permission(kind))
+
+
+def can_run_any(user):
+    return any(can_run(user, kind) for kind in OPERATION_KINDS)
+
+
+class RunPermissionsMixin:
+    """``has_run_<kind>_permission(request)``: what ``@admin.action(permissions=["run_<kind>"])`` asks."""
+
+    def has_run_recheck_permission(self, request):
+        return can_run(request.user, OperationKind.RECHECK)
+
+    def has_run_expire_permission(self, request):
+        return can_run(request.user, OperationKind.EXPIRE)
+
+    def has_run_sweep_permission(self, request):
+        return can_run(request.user, OperationKind.SWEEP)
+
+    def has_run_reclaim_permission(self, request):
+        return can_run(request.user, OperationKind.RECLAIM)
+
+    def has_run_any_permission(self, request):
+        return can_run_any(request.user)
