@@ -82,6 +82,14 @@ DATABASES = {
     }
 }
 
+# A cache every process shares, so the dashboard sees the django-q2 cluster that runs in another process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"

@@ -91,7 +91,9 @@ class OneTimeWallet(models.Model):
         max_length=88, blank=True, help_text=_("Written before a fund-moving transaction is sent.")
     )
     pending_transaction = models.TextField(
-        blank=True, editable=False, help_text=_("The signed transaction (base64), so a retry resends the same one.")
+        blank=True,
+        editable=False,
+        help_text=_("The signed transaction (base64), so a retry resends the same one."),
     )
     pending_valid_until = models.PositiveBigIntegerField(
         null=True, blank=True, help_text=_("Last block height at which the pending transaction can land.")
@@ -297,3 +299,11 @@ class OperationItem(models.Model):
 
     def __str__(self):
         return f"{self.get_outcome_display()}: {self.reason}" if self.reason else self.get_outcome_display()
+
+
+class Dashboard(OperationRun):
+    """No table of its own: gives the operations dashboard its admin address and its place in the index."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = _("operations dashboard")

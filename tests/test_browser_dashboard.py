@@ -165,7 +165,7 @@ def test_run_recheck_from_the_dashboard_and_watch_it_finish(
     ARTIFACTS.mkdir(exist_ok=True)
     payment, page = unnoticed_payment, browser_page
 
-    dashboard = "/admin/solana_payments/operationrun/dashboard/"
+    dashboard = "/admin/solana_payments/dashboard/"
     page.goto(f"{live_server.url}/admin/login/?next={dashboard}")
     page.fill("#id_username", admin_user.username)
     page.fill("#id_password", "password")  # pytest-django's admin_user

@@ -234,3 +234,10 @@ def test_every_changelist_links_to_the_dashboard(admin_client, tokens, model):
 def test_app_index_links_to_the_dashboard(admin_client):
     html = admin_client.get(reverse("admin:app_list", args=["solana_payments"])).content.decode()
     assert f'<a href="{DASHBOARD}">Operations dashboard</a>' in html
+
+
+def test_the_dashboard_lives_at_its_documented_address_and_is_in_the_admin_index(admin_client):
+    assert admin_client.get("/admin/solana_payments/dashboard/").status_code == 200
+    index = admin_client.get("/admin/").content.decode()
+    assert 'href="/admin/solana_payments/dashboard/"' in index
+    assert "Operations dashboard" in index

@@ -143,3 +143,28 @@ def test_selected_wallet_in_another_state_is_skipped_with_reason(shop):
     run = run_operation("reclaim", ids=[payment.wallet_id], trigger="admin_action")
     assert run.items.get().reason == "wallet is created, not payment_expired"
     assert OperationItem.objects.count() == 1
+
+
+def test_reclaim_preview_plans_the_transactions_the_real_run_sends(shop):
+    from solana_payments.admin.actions import planned_transactions
+    from solana_payments.models import OneTimeWallet
+
+    for _ in range(7):
+        overdue(shop.new_payment({"USDC": "1"}))
+    Payment.objects.update(status="expired")
+    OneTimeWallet.objects.update(state=WalletState.PAYMENT_EXPIRED)
+    shop.localnet.reset_counts()
+    preview = run_operation("reclaim", dry_run=True, trigger="admin_action")
+    assert planned_transactions(preview.items.all()) == 2
+    assert shop.localnet.request_counts.get("sendTransaction") is None
+    real = run_operation("reclaim", trigger="command")
+    assert shop.localnet.request_counts.get("sendTransaction") == 2
+    assert sorted(preview.items.values_list("wallet_id", "fee", "rent")) == sorted(
+        real.items.values_list("wallet_id", "fee", "rent")
+    )
+
+
+def test_an_unusable_rpc_url_fails_the_run_instead_of_leaving_it_running(shop, configure):
+    configure(RPC_URL="not a url")
+    run = run_operation("recheck", trigger="schedule")
+    assert run.status == RunStatus.FAILED and "RPC URL" in run.error

@@ -8,7 +8,6 @@ real run: eligible records, skipped ones with their reasons, amounts, transactio
 Every view here checks the ``run_<kind>`` permission itself: ``admin_view`` only checks staff.
 """
 
-import re
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
@@ -60,9 +59,6 @@ DESCRIPTIONS = {
         "Closes the empty token accounts of expired wallets and returns their rent to the fee payer."
     ),
 }
-
-# Dry-run sweeps note the transaction a wallet would be packed in ("would be in 5Kq3…").
-_PLANNED_IN = re.compile(r"would be in (\S+?)…")
 
 
 class InvalidSelection(ValueError):
@@ -169,25 +165,12 @@ class Preview:
 
 
 def planned_transactions(items):
-    """Distinct transactions among the would-do items that pay a fee, or None if the run did not say.
+    """Distinct transactions among the would-do items that pay a fee.
 
-    Settling items carry the customer's signature and no fee, so only fee-bearing items count. A wallet's
-    item names its transaction by signature, or (dry-run sweeps) in its reason; a fee-bearing item of no
-    wallet (creating the receiver's token accounts) is a transaction of its own.
+    Settling items carry the customer's signature and no fee, so only fee-bearing items count; a dry run
+    records the signature each planned transaction would have.
     """
-    seen, own, unknown = set(), 0, False
-    rows = items.filter(fee__gt=0).values_list("signature", "reason", "wallet_id")
-    for signature, reason, wallet_id in rows.iterator():
-        match = _PLANNED_IN.search(reason)
-        if signature:
-            seen.add(signature)
-        elif match:
-            seen.add(match.group(1))
-        elif wallet_id is None:
-            own += 1
-        else:
-            unknown = True
-    return None if unknown else len(seen) + own
+    return items.filter(fee__gt=0).exclude(signature="").values("signature").distinct().count()
 
 
 def preview_operation(kind, *, ids, limit, user, trigger):

@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import logging
 
+from django.contrib import admin
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import BigIntegerField, Count, F, Max, Min, Q, Sum
@@ -27,6 +28,7 @@ from ..jobs import SCHEDULE_PREFIX, schedule_intervals
 from ..models import (
     FINISHED_RUN_STATUSES,
     SETTLED_STATUSES,
+    Dashboard,
     OneTimeWallet,
     OperationKind,
     OperationRun,
@@ -482,12 +484,26 @@ class OperationPagesMixin(RunPermissionsMixin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         app, model = self.opts.app_label, self.opts.model_name
-        urls = [
-            path("dashboard/", wrap(self.dashboard_view), name=f"{app}_dashboard"),
-            path("dashboard/status.json", wrap(self.dashboard_status_view), name=f"{app}_dashboard_status"),
-            path("run/<slug:kind>/", wrap(self.run_operation_view), name=f"{app}_{model}_run"),
-        ]
+        urls = [path("run/<slug:kind>/", wrap(self.run_operation_view), name=f"{app}_{model}_run")]
         return urls + super().get_urls()
+
+    def run_operation_view(self, request, kind):
+        return operation_view(self, request, kind)
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The operations dashboard at ``admin/solana_payments/dashboard/``, listed in the admin index."""
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        app = self.opts.app_label
+        return [
+            path("", wrap(self.dashboard_view), name=f"{app}_dashboard"),
+            # the admin index links every model to its changelist: for this one, that is the dashboard
+            path("", wrap(self.dashboard_view), name=f"{app}_{self.opts.model_name}_changelist"),
+            path("status.json", wrap(self.dashboard_status_view), name=f"{app}_dashboard_status"),
+        ]
 
     def dashboard_view(self, request):
         return dashboard_view(self, request)
@@ -495,5 +511,20 @@ class OperationPagesMixin(RunPermissionsMixin):
     def dashboard_status_view(self, request):
         return dashboard_status_view(self, request)
 
-    def run_operation_view(self, request, kind):
-        return operation_view(self, request, kind)
+    def has_module_permission(self, request):
+        return can_see_dashboard(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_see_dashboard(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_model_perms(self, request):
+        return {"view": self.has_view_permission(request)}

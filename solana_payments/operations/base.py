@@ -81,7 +81,12 @@ def run_operation(
     if own_chain:
         from ..chain.client import ChainClient
 
-        chain = ChainClient.from_settings()
+        try:
+            chain = ChainClient.from_settings()
+        except (SolanaPaymentsError, ValueError) as exc:  # a bad RPC_URL: the run fails, it never hangs
+            run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc), timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            return run
     calls_before = Counter(chain.stats.calls_by_method)
     retries_before = chain.stats.retries
     operation = operation_class(

@@ -4,9 +4,9 @@ from django.db.models import F
 from solders.pubkey import Pubkey
 
 from ..amounts import format_units
+from ..bulk import update_rows
 from ..chain.keypairs import parse_keypair
 from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
-from ..bulk import update_rows
 from ..conf import app_settings
 from ..models import ItemOutcome, OneTimeWallet, Payment, PaymentException, PaymentStatus, WalletState
 from .base import Operation, WalletSelectionMixin, chunked, wallet_tokens
@@ -136,7 +136,12 @@ class ClosingMixin:
                 rents[wallet.pk] = sum(h.lamports for h in holdings[wallet.pk].open_token_accounts)
         if self.dry_run:
             self._mark_closed(
-                wallets, holdings, reason="would close token accounts", signature="", fees=fees, rents=rents
+                wallets,
+                holdings,
+                reason="would close token accounts",
+                signature=signatures,
+                fees=fees,
+                rents=rents,
             )
             return
         outcomes = send_and_confirm(self, [tx.transaction for tx in built])

@@ -239,7 +239,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                     ItemOutcome.DONE,
                     count="receiver_accounts",
                     reason=f"created the receiver's token account ({symbols}); rent {tx.rent_max} lamports paid",
-                    signature="" if outcome is None else tx.signature,
+                    signature=tx.signature,
                     fee=tx.fee,
                 )
             else:
@@ -377,7 +377,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
 
     def _record_planned(self, wallet, held, signature, fee):
         rent = sum(h.lamports for h in held.open_token_accounts)
-        self._record_moves(wallet, "", _planned_moves(held), fee, rent, note=f"would be in {signature[:12]}…")
+        self._record_moves(wallet, signature, _planned_moves(held), fee, rent)
 
 
 def _planned_moves(held):
