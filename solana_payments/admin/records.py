@@ -19,6 +19,7 @@ from .actions import (
 )
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
+from .simulate import SimulatePaymentMixin
 
 
 @admin.register(PaymentToken)
@@ -45,7 +46,7 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [PaymentResource]
     actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
     list_display = [
