@@ -42,13 +42,14 @@ def create_payment(options, *, expires_in=None, **fields):
         raise TypeError(f"create_payment() got unexpected fields: {', '.join(unknown)}")
     amounts = _validated_amounts(options)
     deadline = timezone.now() + _validity(expires_in)
+    receiver = _receiver_address()
 
     keypair, encrypted = new_wallet_secret()
     with transaction.atomic():
         wallet = OneTimeWallet.objects.create(
             address=str(keypair.pubkey()),
             encrypted_secret=encrypted,
-            receiver_address=app_settings.RECEIVER_ADDRESS or "",
+            receiver_address=receiver,
         )
         payment = Payment.objects.create(wallet=wallet, expires_at=deadline, **fields)
         PaymentOption.objects.bulk_create(
@@ -68,6 +69,19 @@ def create_wallet_token_accounts(wallet, owner, tokens):
     rent = create_token_accounts(owner, tokens)
     wallet.rent_paid = rent
     wallet.save(update_fields=["rent_paid"])
+
+
+def _receiver_address():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .chain.keypairs import parse_pubkey
+
+    try:
+        return str(parse_pubkey(app_settings.RECEIVER_ADDRESS))
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "SOLANA_PAYMENTS['RECEIVER_ADDRESS'] is not a valid Solana address: no payment can be swept to it."
+        ) from None
 
 
 def _validity(expires_in):

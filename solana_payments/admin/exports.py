@@ -17,10 +17,12 @@ URL names (admin namespace): ``admin:solana_payments_<model>_export`` for every 
 ``admin:solana_payments_paymenttoken_import`` / ``..._process_import`` for tokens.
 """
 
+from django import forms
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ImproperlyConfigured
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
+from import_export.forms import ImportForm
 
 from ..resources import SafeModelResource
 
@@ -71,10 +73,27 @@ class ExportAdminMixin(ExportActionMixin):
         return self.get_queryset(request).filter(pk__in=selected).values_list("pk", flat=True)
 
 
+MAX_IMPORT_BYTES = 1024 * 1024  # a list of tokens is a few kilobytes
+
+
+class BoundedImportForm(ImportForm):
+    """django-import-export's import form, refusing files too large to be what the page imports."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 2**20:.1f} MB; imports here are limited to "
+                f"{MAX_IMPORT_BYTES / 2**20:.0f} MB. Nothing was imported."
+            )
+        return upload
+
+
 class ImportExportAdminMixin(ImportMixin, ExportAdminMixin):
     """:class:`ExportAdminMixin` plus import (CSV, XLSX, JSON) with a preview and a confirm step."""
 
     import_formats = FORMATS
+    import_form_class = BoundedImportForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
 
     def get_import_formats(self):

@@ -93,6 +93,7 @@ def run_operation(
         run, chain, ids=ids, limit=limit, sleep=sleep, dry_run=dry_run, options=options
     )
     operation.on_progress = on_progress
+    logger.info("%s run #%s started (%s)", kind, run.pk, run.get_trigger_display())
     error = ""
     try:
         operation.execute()
@@ -111,6 +112,9 @@ def run_operation(
         if own_chain:
             chain.close()
     operation.finish(error=error, rpc_calls={m: n for m, n in calls.items() if n > 0})
+    logger.info(
+        "%s run #%s %s%s: %s", kind, run.pk, run.status, " (dry run)" if dry_run else "", operation.summary()
+    )
     return run
 
 
