@@ -11,9 +11,11 @@ import tablib
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from solana_payments.admin.actions import InvalidSelection, MAX_ID, parse_ids
+from solana_payments.admin.actions import MAX_ID, InvalidSelection, parse_ids
 from solana_payments.amounts import from_base_units, to_base_units
 from solana_payments.models import OneTimeWallet, OperationRun, Payment, PaymentToken
 from solana_payments.payments import create_payment
