@@ -23,3 +23,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# The benchmark: each operation on 1,000 and 10,000 records (BENCH_SIZES=1000 for a quick run).
+BENCH_SIZES ?= 1000,10000
+bench: $(STAMP)
+	$(PY) -m tests.bench.run --sizes $(BENCH_SIZES)
