@@ -2,9 +2,6 @@
 
 from decimal import Decimal, InvalidOperation
 
-# The rent-exempt minimum of an account with no data: a SOL payment below it can never arrive.
-EMPTY_ACCOUNT_RENT_LAMPORTS = 890_880
-
 
 def to_base_units(amount, decimals, *, what="amount"):
     """``Decimal('25.000001')`` with 6 decimals -> ``25000001``. Refuses floats, signs and extra places."""

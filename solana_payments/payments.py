@@ -7,8 +7,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .amounts import EMPTY_ACCOUNT_RENT_LAMPORTS, to_base_units
+from .amounts import to_base_units
 from .bulk import update_rows
+from .chain.accounts import RENT_EXEMPT_MINIMUM as EMPTY_ACCOUNT_RENT_LAMPORTS
 from .conf import app_settings
 from .keys import new_wallet_secret
 from .models import (

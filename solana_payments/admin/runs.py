@@ -30,15 +30,8 @@ def explorer_link(signature):
     return format_html('<a href="{}" rel="noopener" target="_blank">{}</a>', url, short_signature(signature))
 
 
-class OperationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = OperationItem
-    fields = ["outcome", "payment", "wallet", "reason", "signature_link", "amount_display", "fee", "rent"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("payment", "wallet", "token")
+class ItemDisplayMixin:
+    """How an item's signature and amount are shown, in the run's inline and in the items list."""
 
     @admin.display(description="signature")
     def signature_link(self, item):
@@ -47,6 +40,17 @@ class OperationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     @admin.display(description="amount")
     def amount_display(self, item):
         return token_amount(item.amount, item.token)
+
+
+class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    model = OperationItem
+    fields = ["outcome", "payment", "wallet", "reason", "signature_link", "amount_display", "fee", "rent"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment", "wallet", "token")
 
 
 @admin.register(OperationRun)
@@ -85,7 +89,9 @@ class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixi
 
 
 @admin.register(OperationItem)
-class OperationItemAdmin(ReadOnlyAdminMixin, ExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin):
+class OperationItemAdmin(
+    ItemDisplayMixin, ReadOnlyAdminMixin, ExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin
+):
     resource_classes = [OperationItemResource]
     list_display = [
         "run",
@@ -101,11 +107,3 @@ class OperationItemAdmin(ReadOnlyAdminMixin, ExportAdminMixin, DashboardLinkMixi
     list_filter = ["outcome", "run__kind"]
     search_fields = ["signature", "wallet__address", "payment__reference", "reason"]
     list_select_related = ["run", "payment", "wallet", "token"]
-
-    @admin.display(description="signature")
-    def signature_link(self, item):
-        return explorer_link(item.signature)
-
-    @admin.display(description="amount")
-    def amount_display(self, item):
-        return token_amount(item.amount, item.token)

@@ -4,12 +4,10 @@ from solders.pubkey import Pubkey
 
 from ..conf import app_settings
 from ..exceptions import SendOutcomeUnknown, TransactionAlreadyProcessed, TransactionFailed
-from .accounts import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from .accounts import PROGRAM_BY_NAME
 from .client import ChainClient, status_reached
 from .keypairs import parse_keypair
 from .transactions import build_create_ata_transactions
-
-PROGRAMS = {"token": TOKEN_PROGRAM_ID, "token-2022": TOKEN_2022_PROGRAM_ID}
 
 
 def create_token_accounts(owner, tokens, *, chain=None):
@@ -18,7 +16,7 @@ def create_token_accounts(owner, tokens, *, chain=None):
     Raises ``ChainUnavailable`` when the node cannot be reached and ``TransactionFailed`` when the
     transaction does not land, so the caller's database transaction rolls back.
     """
-    mints = [(Pubkey.from_string(t.mint), PROGRAMS[t.token_program]) for t in tokens if t.mint]
+    mints = [(Pubkey.from_string(t.mint), PROGRAM_BY_NAME[t.token_program]) for t in tokens if t.mint]
     if not mints:
         return 0
     own_chain = chain is None

@@ -15,10 +15,9 @@ from solders.transaction import VersionedTransaction
 from spl.token.instructions import create_idempotent_associated_token_account, transfer_checked
 from spl.token.models import TransferCheckedParams
 
-from ..chain.accounts import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, get_associated_token_address
+from ..chain.accounts import PROGRAM_BY_NAME, get_associated_token_address
 from ..chain.client import ChainClient, status_reached
 
-PROGRAMS = {"token": TOKEN_PROGRAM_ID, "token-2022": TOKEN_2022_PROGRAM_ID}
 GAS_LAMPORTS = 100_000_000  # the customer's own fees and the wallet's token account, if missing
 
 
@@ -49,7 +48,7 @@ def pay(rpc_url, wallet_address, token, amount, *, block_time_offset=None):
             transfer(TransferParams(from_pubkey=customer.pubkey(), to_pubkey=wallet, lamports=amount))
         ]
     else:
-        mint, program = Pubkey.from_string(token.mint), PROGRAMS[token.token_program]
+        mint, program = Pubkey.from_string(token.mint), PROGRAM_BY_NAME[token.token_program]
         faucet(rpc_url, "mint", {"mint": token.mint, "owner": str(customer.pubkey()), "amount": amount})
         instructions = [
             create_idempotent_associated_token_account(customer.pubkey(), wallet, mint, program),

@@ -4,19 +4,11 @@ from dataclasses import dataclass, field
 
 from solders.pubkey import Pubkey
 
-from ..chain.accounts import (
-    TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAM_ID,
-    get_associated_token_address,
-    token_account_from_account,
-)
-from ..models import TokenProgram
-
-PROGRAM_IDS = {TokenProgram.TOKEN: TOKEN_PROGRAM_ID, TokenProgram.TOKEN_2022: TOKEN_2022_PROGRAM_ID}
+from ..chain.accounts import PROGRAM_BY_NAME, get_associated_token_address, token_account_from_account
 
 
 def token_program_id(token):
-    return PROGRAM_IDS[token.token_program]
+    return PROGRAM_BY_NAME[token.token_program]
 
 
 def token_account_address(owner, token):
