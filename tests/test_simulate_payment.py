@@ -49,9 +49,10 @@ def test_bad_amounts_are_refused_on_the_form(shop, admin_client, settings):
 def test_hidden_outside_the_demo(shop, admin_client, settings, configure):
     payment = shop.new_payment({"SOL": "0.5"})
     settings.DEBUG = False
-    assert simulate_url(payment).encode() not in admin_client.get(
-        reverse("admin:solana_payments_payment_change", args=[payment.pk])
-    ).content
+    assert (
+        simulate_url(payment).encode()
+        not in admin_client.get(reverse("admin:solana_payments_payment_change", args=[payment.pk])).content
+    )
     assert admin_client.post(simulate_url(payment), {"token": "SOL", "amount": "0.5"}).status_code == 404
     settings.DEBUG = True
     configure(LOCALNET=False)
