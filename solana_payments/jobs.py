@@ -62,6 +62,7 @@ def enqueue(
 
 def execute(run_id):
     """The django-q2 task: claim the queued run, then run it. A second delivery finds it claimed."""
+    fail_stale_runs()
     now = timezone.now()
     claimed = OperationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=now, heartbeat_at=now

@@ -10,6 +10,7 @@ from django.utils.module_loading import import_string
 from .amounts import to_base_units
 from .bulk import update_rows
 from .chain.accounts import RENT_EXEMPT_MINIMUM as EMPTY_ACCOUNT_RENT_LAMPORTS
+from .chain.wallet_accounts import TokenAccountsUnconfirmed
 from .conf import app_settings
 from .keys import new_wallet_secret
 from .models import (
@@ -37,6 +38,8 @@ def create_payment(options, *, expires_in=None, **fields):
 
     Everything is written in one database transaction; when ``CREATE_ATAS_ON_PAYMENT`` is on, the
     wallet's token accounts are created on chain inside it, so a chain outage leaves nothing behind.
+    If their transaction was sent but did not confirm in time, it may still land: the wallet alone is
+    kept, in ``payment_expired``, so reclaim returns the rent; ``TokenAccountsUnconfirmed`` is raised.
     """
     unknown = sorted(set(fields) - set(PAYMENT_FIELDS))
     if unknown:
@@ -46,6 +49,28 @@ def create_payment(options, *, expires_in=None, **fields):
     receiver = _receiver_address()
 
     keypair, encrypted = new_wallet_secret()
+    try:
+        return _create(keypair, encrypted, receiver, deadline, amounts, fields)
+    except TokenAccountsUnconfirmed:
+        _keep_orphan_wallet(keypair, encrypted, receiver, amounts)
+        raise
+
+
+def _keep_orphan_wallet(keypair, encrypted, receiver, amounts):
+    """The wallet's token accounts may still land: keep its key, marked for reclaim, so no rent is lost."""
+    from .chain.accounts import PROGRAM_BY_NAME, ata_rent
+
+    OneTimeWallet.objects.create(
+        address=str(keypair.pubkey()),
+        encrypted_secret=encrypted,
+        receiver_address=receiver,
+        state=WalletState.PAYMENT_EXPIRED,
+        rent_paid=sum(ata_rent(PROGRAM_BY_NAME[t.token_program]) for t, _ in amounts if not t.is_native),
+        last_error="kept without a payment: its token accounts did not confirm in time; reclaim returns their rent",
+    )
+
+
+def _create(keypair, encrypted, receiver, deadline, amounts, fields):
     with transaction.atomic():
         wallet = OneTimeWallet.objects.create(
             address=str(keypair.pubkey()),
@@ -59,7 +84,7 @@ def create_payment(options, *, expires_in=None, **fields):
         spl_tokens = [token for token, _ in amounts if not token.is_native]
         if spl_tokens and app_settings.CREATE_ATAS_ON_PAYMENT:
             create_wallet_token_accounts(wallet, keypair.pubkey(), spl_tokens)
-        transaction.on_commit(lambda: payment_initiated.send(sender=Payment, payment=payment))
+        transaction.on_commit(lambda: _announce(payment_initiated, [payment], "payment_initiated"))
     return payment
 
 
@@ -201,9 +226,7 @@ def expire_payments(payments, *, underpaid=()):
             pk__in=[p.wallet_id for p in expired if p.pk in underpaid_pks],
             state__in=WALLET_STATES_BEFORE_FUNDS,
         ).update(state=WalletState.RECEIVED_FUNDS)
-        transaction.on_commit(
-            lambda: [payment_expired.send_robust(sender=Payment, payment=p) for p in expired]
-        )
+        transaction.on_commit(lambda: _announce(payment_expired, expired, "payment_expired"))
     return expired
 
 
@@ -221,15 +244,19 @@ def _locked(queryset):
     return queryset
 
 
+def _announce(signal, payments, name):
+    """Send ``signal`` for each payment; a failing receiver is logged and changes nothing already done."""
+    for payment in payments:
+        for receiver, result in signal.send_robust(sender=Payment, payment=payment):
+            if isinstance(result, Exception):
+                logger.error("%s receiver %r failed for payment %s: %r", name, receiver, payment.pk, result)
+
+
 def _announce_accepted(payments):
     hook_path = app_settings.ON_PAYMENT_ACCEPTED
     hook = import_string(hook_path) if hook_path else None
+    _announce(payment_accepted, payments, "payment_accepted")
     for payment in payments:
-        for receiver, result in payment_accepted.send_robust(sender=Payment, payment=payment):
-            if isinstance(result, Exception):
-                logger.error(
-                    "payment_accepted receiver %r failed for payment %s: %r", receiver, payment.pk, result
-                )
         if hook is not None:
             try:
                 hook(payment)

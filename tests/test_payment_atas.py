@@ -36,3 +36,28 @@ def test_chain_down_leaves_no_half_made_payment(shop, configure):
         shop.new_payment({"USDC": Decimal("5")})
     assert not Payment.objects.exists()
     assert not OneTimeWallet.objects.exists()
+
+
+def test_token_accounts_that_confirm_too_late_leave_a_wallet_for_reclaim(shop, configure):
+    from solana_payments.chain.wallet_accounts import TokenAccountsUnconfirmed
+    from solana_payments.models import WalletState
+    from solana_payments.operations.base import run_operation
+
+    payer = shop.localnet.fee_payer.pubkey()
+    before = shop.localnet.get_balance(payer)
+    configure(CONFIRM_TIMEOUT_SECONDS=0.3)
+    shop.localnet.set_faults(confirmation_delay=30)
+    with pytest.raises(TokenAccountsUnconfirmed):
+        shop.new_payment({"USDC": Decimal("5"), "PYUSD": Decimal("5")})
+    assert not Payment.objects.exists()
+    wallet = OneTimeWallet.objects.get()
+    assert wallet.state == WalletState.PAYMENT_EXPIRED
+    assert wallet.rent_paid == 2_039_280 + 2_074_080
+
+    shop.localnet.clear_faults()
+    run = run_operation("reclaim", trigger="command")
+    wallet.refresh_from_db()
+    assert run.counts["closed"] == 1
+    assert wallet.state == WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
+    assert wallet.rent_reclaimed == wallet.rent_paid
+    assert before - shop.localnet.get_balance(payer) == 5_000 + run.fees_paid  # only the fees were spent

@@ -24,7 +24,7 @@ from django.utils import timezone
 from ..amounts import format_units
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
-from ..jobs import SCHEDULE_PREFIX, schedule_intervals
+from ..jobs import SCHEDULE_PREFIX, fail_stale_runs, schedule_intervals
 from ..models import (
     FINISHED_RUN_STATUSES,
     SETTLED_STATUSES,
@@ -425,6 +425,7 @@ def dashboard_view(modeladmin, request):
         raise PermissionDenied
     admin_site = modeladmin.admin_site
     request.current_app = admin_site.name
+    fail_stale_runs()  # a run its dead worker left "running" shows as failed, with a retry
     now = timezone.now()
     figures = eligible_now(now)
     latest = last_runs()

@@ -3,18 +3,24 @@
 from solders.pubkey import Pubkey
 
 from ..conf import app_settings
-from ..exceptions import SendOutcomeUnknown, TransactionAlreadyProcessed, TransactionFailed
+from ..exceptions import ChainUnavailable, SendOutcomeUnknown, TransactionAlreadyProcessed, TransactionFailed
 from .accounts import PROGRAM_BY_NAME
 from .client import ChainClient, status_reached
 from .keypairs import parse_keypair
 from .transactions import build_create_ata_transactions
 
 
+class TokenAccountsUnconfirmed(TransactionFailed):
+    """The transaction creating a new wallet's token accounts was sent, but did not confirm in time:
+    it may still land, so the wallet's key must be kept (its rent is recovered by reclaim)."""
+
+
 def create_token_accounts(owner, tokens, *, chain=None):
     """Create ``owner``'s ATA for each SPL ``PaymentToken`` in one transaction; returns the rent paid.
 
-    Raises ``ChainUnavailable`` when the node cannot be reached and ``TransactionFailed`` when the
-    transaction does not land, so the caller's database transaction rolls back.
+    Raises ``ChainUnavailable`` when the node cannot be reached before anything was sent,
+    ``TransactionFailed`` when the transaction was refused or failed, and ``TokenAccountsUnconfirmed``
+    when it was sent but its fate is unknown.
     """
     mints = [(Pubkey.from_string(t.mint), PROGRAM_BY_NAME[t.token_program]) for t in tokens if t.mint]
     if not mints:
@@ -30,17 +36,35 @@ def create_token_accounts(owner, tokens, *, chain=None):
             priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
             max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
         )
-        for tx in built:
-            try:
-                chain.send_transaction(tx.transaction)
-            except (SendOutcomeUnknown, TransactionAlreadyProcessed):
-                pass  # the confirmation below tells whether it landed
-        statuses = chain.confirm([tx.signature for tx in built], commitment="confirmed", timeout=30)
+        sent = []
+        try:
+            for tx in built:
+                try:
+                    chain.send_transaction(tx.transaction)
+                except (SendOutcomeUnknown, TransactionAlreadyProcessed):
+                    pass  # the confirmation below tells whether it landed
+                sent.append(tx)
+            statuses = chain.confirm(
+                [tx.signature for tx in sent],
+                commitment="confirmed",
+                timeout=app_settings.CONFIRM_TIMEOUT_SECONDS,
+            )
+        except ChainUnavailable as exc:
+            if not sent:
+                raise
+            raise TokenAccountsUnconfirmed(
+                f"creating the wallet's token accounts: {exc}", signature=sent[0].signature
+            ) from exc
         for tx in built:
             status = statuses.get(tx.signature)
-            if status is None or status.err is not None or not status_reached(status, "confirmed"):
+            if status is not None and status.err is not None:
                 raise TransactionFailed(
-                    f"creating the wallet's token accounts did not land ({getattr(status, 'err', None) or 'unconfirmed'})",
+                    f"creating the wallet's token accounts failed on chain: {status.err}",
+                    signature=tx.signature,
+                )
+            if status is None or not status_reached(status, "confirmed"):
+                raise TokenAccountsUnconfirmed(
+                    "the transaction creating the wallet's token accounts did not confirm in time",
                     signature=tx.signature,
                 )
         return sum(tx.rent_max for tx in built)

@@ -62,8 +62,11 @@ def run_operation(
     ``on_progress(run)`` is called each time progress is saved (the commands draw their bar with it).
     """
     operation_class = get_operation_class(kind)
+    ids = Operation._clean_ids(ids)  # a ValueError here, before any run is recorded
+    if limit is None and ids is None:
+        limit = operation_class.default_limit
     parameters = {
-        "ids": list(ids) if ids is not None else None,
+        "ids": ids,
         "limit": limit,
         "sleep": sleep,
         "dry_run": dry_run,
@@ -122,6 +125,7 @@ class Operation:
     """One operation over a selection of records. Subclasses implement ``execute()``."""
 
     kind = None
+    default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     # The counts of the summary line, in order (``scanned=… reconciled=… pending=… failed=…``).
     summary_keys = ("scanned", "done", "skipped", "failed")
 
@@ -184,8 +188,7 @@ class Operation:
             self.counts["failed"] += 1
         else:
             self.counts[count or ("skipped" if outcome == ItemOutcome.SKIPPED else "done")] += 1
-        if outcome in (ItemOutcome.DONE, ItemOutcome.WOULD_DO):
-            self.fees += values.get("fee", 0) or 0
+        self.fees += values.get("fee", 0) or 0  # a transaction that failed on chain still paid its fee
         if len(self._items) >= ITEM_FLUSH_SIZE:
             self.flush_items()
 
@@ -202,10 +205,16 @@ class Operation:
         if self.dry_run or not wallets:
             return list(wallets)
         pks = [w.pk for w in wallets]
-        held_elsewhere = Q(claimed_by__status=RunStatus.RUNNING) & ~Q(claimed_by=self.run)
-        OneTimeWallet.objects.filter(pk__in=pks, state__in=states).exclude(held_elsewhere).update(
-            claimed_by=self.run
+        # Conditions on the wallet row's own columns, no join: PostgreSQL re-checks them against the row
+        # as another worker's concurrent claim left it (a join would be checked against the old row and
+        # let two runs take the same wallet). A holder not in the subquery (running, or too new for this
+        # statement to see) keeps the wallet.
+        free = (
+            Q(claimed_by__isnull=True)
+            | Q(claimed_by=self.run)
+            | Q(claimed_by__in=OperationRun.objects.exclude(status=RunStatus.RUNNING).values("pk"))
         )
+        OneTimeWallet.objects.filter(free, pk__in=pks, state__in=states).update(claimed_by=self.run)
         mine = set(
             OneTimeWallet.objects.filter(pk__in=pks, state__in=states, claimed_by=self.run).values_list(
                 "pk", flat=True
@@ -361,6 +370,11 @@ class WalletSelectionMixin(SelectionMixin):
 
 
 def wallet_tokens(wallet):
-    """The tokens a wallet's payment accepts (options prefetched)."""
+    """The tokens a wallet's payment accepts (options prefetched); for a wallet kept without a payment,
+    every SPL token, since any of its token accounts may exist."""
     payment = getattr(wallet, "payment", None)
-    return [option.token for option in payment.options.all()] if payment is not None else []
+    if payment is None:
+        from ..models import PaymentToken
+
+        return list(PaymentToken.objects.exclude(mint=None))
+    return [option.token for option in payment.options.all()]

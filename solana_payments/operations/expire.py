@@ -14,7 +14,7 @@ from .settling import SettlingMixin
 
 class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operation):
     kind = "expire"
-    summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "failed")
+    summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "skipped", "failed")
 
     def eligible(self):
         return Payment.objects.filter(

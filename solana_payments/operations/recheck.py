@@ -15,6 +15,7 @@ from .settling import SettlingMixin
 
 class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     kind = "recheck"
+    default_limit = 200  # the seed's --limit default, wherever recheck is started from
     summary_keys = ("scanned", "reconciled", "pending", "failed")
 
     def eligible(self):
