@@ -95,18 +95,23 @@ def test_the_demo_runs_and_stops_cleanly(tmp_path):
         status, dashboard = browser.get("/admin/solana_payments/dashboard/")
         assert status == 200 and "Operations dashboard" in dashboard
 
+        def runs():
+            return json.loads(browser.get("/admin/solana_payments/dashboard/status.json")[1])["runs"]
+
+        seen = {r["id"] for r in runs()}
         browser.post(
             "/admin/solana_payments/operationrun/run/recheck/",
             {"all": "1", "trigger": "dashboard", "post": "yes"},
         )
+        (queued,) = [r for r in runs() if r["id"] not in seen]
+        assert queued["kind"] == "recheck"
 
-        def finished_run():
-            runs = json.loads(browser.get("/admin/solana_payments/dashboard/status.json")[1])["runs"]
-            done = [r for r in runs if r["finished"] and "recheck" in json.dumps(r)]
-            return done and done[0]
+        def finished():
+            run = next(r for r in runs() if r["id"] == queued["id"])
+            return run if run["finished"] else None
 
-        run = wait_for(finished_run, 90, "the worker to run the recheck")
-        assert "succeeded" in json.dumps(run)
+        run = wait_for(finished, 90, "the demo's worker to run the queued recheck")
+        assert run["status"] == "succeeded" and run["percent"] == 100
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGINT)
@@ -120,6 +125,50 @@ def test_the_demo_runs_and_stops_cleanly(tmp_path):
     assert "Stopped. The chain was saved" in output, output[-2000:]
     assert (tmp_path / "localnet-state.pickle").exists()
     assert not _children_alive(demo.pid)
+
+    # a second run reuses the database and the chain: nothing is seeded again, the balances are there
+    second = subprocess.run(
+        [sys.executable, "manage.py", "recheck_initiated_solana_payments", "--dry-run", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0  # no chain is running now: the command says so and changes nothing
+    assert "unavailable" in second.stderr
+    again = subprocess.Popen(
+        [sys.executable, "manage.py", "solana_payments_demo", "--addr", f"127.0.0.1:{web}", "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        lines = []
+        for line in again.stdout:
+            lines.append(line)
+            if "The demo is ready" in line:
+                break
+        text = "".join(lines)
+        assert "Local chain restored" in text and "Seeding" not in text, text
+        check = subprocess.run(
+            [sys.executable, "manage.py", "send_solana_payments_from_one_time_wallets", "--dry-run"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        summary = check.stdout.strip().splitlines()[-1]
+        # the settled wallets still hold their funds on the restored chain: all of them would be swept
+        scanned, swept = map(int, re.search(r"scanned=(\d+) swept=(\d+)", summary).groups())
+        assert scanned == swept > 0, summary
+    finally:
+        os.killpg(again.pid, signal.SIGINT)
+        again.wait(timeout=60)
 
 
 def _answers(browser, path):

@@ -168,3 +168,19 @@ def test_an_unusable_rpc_url_fails_the_run_instead_of_leaving_it_running(shop, c
     configure(RPC_URL="not a url")
     run = run_operation("recheck", trigger="schedule")
     assert run.status == RunStatus.FAILED and "RPC URL" in run.error
+
+
+def test_payment_expired_is_signalled_on_commit(shop):
+    from solana_payments.signals import payment_expired
+
+    seen = []
+    payment_expired.connect(
+        lambda sender, payment, **kw: seen.append(payment.pk), weak=False, dispatch_uid="t"
+    )
+    try:
+        payment = shop.new_payment({"SOL": "1"})
+        overdue(payment)
+        run_operation("expire", trigger="command")
+    finally:
+        payment_expired.disconnect(dispatch_uid="t")
+    assert seen == [payment.pk]

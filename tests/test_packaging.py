@@ -40,3 +40,12 @@ def test_wheel_contains_migrations_and_commands(wheel):
     names = set(wheel.namelist())
     assert "solana_payments/migrations/0001_initial.py" in names
     assert "solana_payments/management/commands/rotate_wallet_keys.py" in names
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("makemigrations", "solana_payments", "--check", "--dry-run", stdout=StringIO())
