@@ -130,7 +130,8 @@ def run_maintenance(run):
     run.rpc_calls = rpc
     run.fees_paid = sum(c.fees_paid for c in children)
     run.finished_at = timezone.now()
-    run.save()
+    # Not a full save: the task id the enqueuing process writes may not be in this copy of the run.
+    run.save(update_fields=["status", "error", "counts", "rpc_calls", "fees_paid", "finished_at"])
     return run
 
 

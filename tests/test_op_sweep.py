@@ -151,3 +151,34 @@ def test_unsettled_selected_wallet_is_skipped(shop):
     run = run_operation("sweep", ids=[payment.wallet_id], trigger="admin_action")
     assert "only wallets in" in run.items.get().reason
     assert Payment.objects.get().status == "initiated"
+
+
+def test_a_signature_written_ahead_after_the_read_is_still_checked_first(shop, monkeypatch):
+    """Another run writes a signature ahead between this run's read and its claim: this run must ask the
+    chain about it rather than sweep the wallet afresh."""
+    from solana_payments.operations import sweep as sweep_module
+
+    (payment,) = settled_payments(shop, ["SOL"])
+    (written,) = build_sweep_transactions(
+        [WalletFunds(payment.wallet.keypair(), AMOUNTS["SOL"])],
+        fee_payer=shop.localnet.fee_payer,
+        receiver=shop.receiver,
+        recent_blockhash=shop.localnet.ledger.latest_blockhash()[0],
+    )
+    real_claim = sweep_module.SweepOperation.claim
+
+    def claim_after_another_run_wrote_ahead(self, wallets, states, refs):
+        OneTimeWallet.objects.filter(pk=payment.wallet_id).update(
+            state=WalletState.PROCESSING_FUNDS,
+            pending_signature=written.signature,
+            pending_transaction=base64.b64encode(bytes(written.transaction)).decode(),
+            pending_valid_until=shop.localnet.block_height + 150,
+        )
+        return real_claim(self, wallets, states, refs)
+
+    monkeypatch.setattr(sweep_module.SweepOperation, "claim", claim_after_another_run_wrote_ahead)
+    run = run_operation("sweep", trigger="command")
+    item = run.items.get(token__symbol="SOL")
+    assert item.signature == written.signature  # the written-ahead transaction, re-sent as the same bytes
+    assert shop.outgoing_sweeps(payment.wallet) == 1
+    assert shop.received("SOL") == AMOUNTS["SOL"]

@@ -284,7 +284,10 @@ class Operation:
                 run.status = RunStatus.SUCCEEDED
             if not error:
                 run.done = max(run.done, run.total)
-            run.save()
+            # Only what the run itself owns: a full save would put back columns read when the run was
+            # loaded, such as the task id the enqueuing process writes once django-q2 has taken the task.
+            fields = ["counts", "rpc_calls", "fees_paid", "error", "finished_at", "heartbeat_at", "status"]
+            run.save(update_fields=[*fields, "done", "total"])
 
     def summary(self):
         return summary_line(self.run, self.summary_keys)

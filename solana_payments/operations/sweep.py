@@ -81,12 +81,22 @@ class SweepOperation(WalletSelectionMixin, Operation):
                         "checkout still in progress: the payment is not settled", **self.wallet_refs(wallet)
                     )
             ready = self.claim(ready, SWEEPABLE_STATES, self.wallet_refs)
+            self.refresh_written_ahead(ready)
             written_ahead = [w for w in ready if w.pending_signature]
             fresh = [w for w in ready if not w.pending_signature]
             self.sweep(self.recover(written_ahead) + fresh)
             self.advance(len(chunk))
             if self.chain_error:
                 raise self.chain_error
+
+    @staticmethod
+    def refresh_written_ahead(wallets):
+        """Re-read what another run may have written ahead between our read and our claim."""
+        rows = OneTimeWallet.objects.filter(pk__in=[w.pk for w in wallets]).values("pk", *WRITE_AHEAD_FIELDS)
+        current = {row.pop("pk"): row for row in rows}
+        for wallet in wallets:
+            for field, value in current[wallet.pk].items():
+                setattr(wallet, field, value)
 
     # -- recovery of signatures written ahead by an earlier run ----------------------------------------
 
