@@ -241,3 +241,14 @@ def test_the_dashboard_lives_at_its_documented_address_and_is_in_the_admin_index
     index = admin_client.get("/admin/").content.decode()
     assert 'href="/admin/solana_payments/dashboard/"' in index
     assert "Operations dashboard" in index
+
+
+def test_recent_runs_link_to_the_runs_export_for_those_allowed(admin_client, client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    export = reverse("admin:solana_payments_operationrun_export")
+    assert export in admin_client.get(reverse("admin:solana_payments_dashboard")).content.decode()
+    user = django_user_model.objects.create_user("op", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_operationrun"))
+    client.login(username="op", password="pw")
+    assert export not in client.get(reverse("admin:solana_payments_dashboard")).content.decode()

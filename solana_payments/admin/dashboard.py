@@ -463,8 +463,17 @@ def dashboard_view(modeladmin, request):
         "dashboard_url": reverse("admin:solana_payments_dashboard", current_app=admin_site.name),
         "status_url": reverse("admin:solana_payments_dashboard_status", current_app=admin_site.name),
         "runs_url": reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name),
+        "runs_export_url": runs_export_url(admin_site, request),
     }
     return TemplateResponse(request, "admin/solana_payments/dashboard.html", context)
+
+
+def runs_export_url(admin_site, request):
+    """The runs export, for those the run admin lets export (django-import-export's own check)."""
+    run_admin = admin_site._registry.get(OperationRun)
+    if run_admin is None or not run_admin.has_export_permission(request):
+        return None
+    return reverse("admin:solana_payments_operationrun_export", current_app=admin_site.name)
 
 
 def dashboard_status_view(modeladmin, request):
