@@ -11,7 +11,9 @@ import json
 import os
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from demo.project_settings import *  # noqa: F403  (apps, middleware, templates, static files)
+from demo.project_settings import BASE_DIR
+
 DATA_DIR = Path(os.environ.get("SOLANA_PAYMENTS_DEMO_DIR", BASE_DIR / "var" / "demo"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -29,48 +31,6 @@ def demo_only_key(label):
 SECRET_KEY = env("SECRET_KEY", "demo-only-" + demo_only_key("django"))
 DEBUG = env("DEBUG", "1") == "1"
 ALLOWED_HOSTS = env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-USE_TZ = True
-TIME_ZONE = "UTC"
-
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "django_q",
-    "import_export",
-    "solana_payments",
-]
-
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
-
-ROOT_URLCONF = "demo.urls"
-
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
-
 DATABASES = {
     "default": {
         "ENGINE": env("DB_ENGINE", "solana_payments.db.backends.sqlite3"),
@@ -90,8 +50,6 @@ CACHES = {
     }
 }
 
-STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 
 Q_CLUSTER = {
@@ -105,7 +63,6 @@ Q_CLUSTER = {
 if env("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = env("REDIS_URL")
-
 
 
 def localnet_key(name):

@@ -2,53 +2,12 @@
 
 import os
 import tempfile
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from demo.project_settings import *  # noqa: F403  (apps, middleware, templates, static files)
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
-USE_TZ = True
-TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["*"]
-
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "django_q",
-    "import_export",
-    "solana_payments",
-]
-
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-
-ROOT_URLCONF = "demo.urls"
-
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
 
 DATABASES = {
     "default": {
@@ -65,8 +24,6 @@ DATABASES = {
     }
 }
 
-STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 
 Q_CLUSTER = {"name": "tests", "orm": "default", "workers": 1, "timeout": 60, "retry": 90, "sync": False}
 
