@@ -78,3 +78,29 @@ def test_a_dead_workers_run_is_failed_when_the_next_job_runs(shop):
     jobs.execute(jobs.enqueue("recheck", trigger="api").pk)
     dead.refresh_from_db()
     assert dead.status == RunStatus.FAILED
+
+
+def test_a_long_chunk_keeps_writing_its_heartbeat(shop, configure):
+    """Between chain round trips a run writes its progress every PROGRESS_EVERY_SECONDS, so a slow node
+    never makes a live run look dead."""
+    from solana_payments.operations.base import Operation
+
+    configure(PROGRESS_EVERY_SECONDS=0.05)
+    beats = []
+    real = Operation.save_progress
+
+    def counting(self):
+        beats.append(self.run.heartbeat_at)
+        return real(self)
+
+    import unittest.mock
+
+    for _ in range(12):
+        payment = shop.new_payment({"SOL": "0.5"})
+        shop.pay(payment, "SOL", 500_000_000)
+    run_operation("recheck", trigger="api")
+    shop.localnet.set_faults(latency=0.06)
+    with unittest.mock.patch.object(Operation, "save_progress", counting):
+        run = run_operation("sweep", sleep=0.01, trigger="api")
+    assert run.status == RunStatus.SUCCEEDED
+    assert len(beats) >= 3  # one chunk, yet several heartbeats while its transactions went out

@@ -247,9 +247,15 @@ class Operation:
         return chunked(wallets, size)
 
     def pause(self):
-        """The seed's ``--sleep``: a pause between chain round trips."""
+        """The seed's ``--sleep``: a pause between chain round trips (and a heartbeat when one is due)."""
+        self.tick()
         if self.sleep > 0:
             time.sleep(self.sleep)
+
+    def tick(self):
+        """Write progress when ``PROGRESS_EVERY_SECONDS`` have passed, so a long chunk still shows life."""
+        if time.monotonic() - self._last_progress >= app_settings.PROGRESS_EVERY_SECONDS:
+            self.save_progress()
 
     def flush_items(self):
         if self._items:

@@ -37,7 +37,7 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
     for index, tx in enumerate(transactions):
         signature = str(tx.signatures[0])
         if index:
-            operation.pause()
+            operation.pause()  # also the run's heartbeat while a long batch is sent
         try:
             chain.send_transaction(tx)
         except (TransactionAlreadyProcessed, SendOutcomeUnknown):
