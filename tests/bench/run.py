@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--sizes", default="1000", help="comma-separated record counts (e.g. 1000,10000)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", default="docs/benchmark.json", help="where to write the table as JSON")
-    parser.add_argument("--only", help="comma-separated operations (recheck,expire,sweep,reclaim)")
+    parser.add_argument("--only", help="comma-separated scenarios (recheck,expire,sweep,reclaim,export)")
     args = parser.parse_args(argv)
     setup_django(args.db)
 
@@ -96,7 +96,7 @@ def markdown_table(rows):
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        methods = ", ".join(f"{m} {n}" for m, n in sorted(r["rpc_by_method"].items()))
+        methods = ", ".join(f"{m} {n}" for m, n in sorted(r["rpc_by_method"].items())) or "none"
         lines.append(
             f"| {r['operation']} | {r['records']:,} | {r['rpc_requests']:,} ({methods}) | {r['transactions']:,} | "
             f"{r['fee_per_record']:,.1f} | {r['rent_reclaimed']:,} | {r['queries']:,} | {r['seconds']:.1f} s | "
@@ -111,13 +111,25 @@ def budgets(row, scenario):
     checks = [(f"queries {row['queries']} <= N/100 + 40", row["queries"] <= n / 100 + 40)]
     if row["operation"] == "recheck":
         limit = n / 50 + 4 * scenario.paid
-        checks.append((f"RPC {row['rpc_requests']} <= N/50 + 4 x {scenario.paid} paid = {limit:.0f}", row["rpc_requests"] <= limit))
+        checks.append(
+            (
+                f"RPC {row['rpc_requests']} <= N/50 + 4 x {scenario.paid} paid = {limit:.0f}",
+                row["rpc_requests"] <= limit,
+            )
+        )
     if row["operation"] == "sweep":
         n_sol, n_token = scenario.sol_wallets, scenario.token_wallets
         limit = math.ceil(n_sol / 9) + math.ceil(n_token / 6) + 2
         checks.append((f"transactions {row['transactions']} <= {limit}", row["transactions"] <= limit))
-        checks.append((f"SOL fee/wallet {row['fee_per_sol_wallet']:.0f} <= 5600", row["fee_per_sol_wallet"] <= 5600))
-        checks.append((f"token fee/wallet {row['fee_per_token_wallet']:.0f} <= 5900", row["fee_per_token_wallet"] <= 5900))
+        checks.append(
+            (f"SOL fee/wallet {row['fee_per_sol_wallet']:.0f} <= 5600", row["fee_per_sol_wallet"] <= 5600)
+        )
+        checks.append(
+            (
+                f"token fee/wallet {row['fee_per_token_wallet']:.0f} <= 5900",
+                row["fee_per_token_wallet"] <= 5900,
+            )
+        )
     if row["operation"] == "reclaim":
         checks.append(
             (f"fullest transaction closes {row['wallets_per_tx']} wallets >= 6", row["wallets_per_tx"] >= 6)

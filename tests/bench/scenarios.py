@@ -37,7 +37,19 @@ COMMANDS = {
     "expire": "close_expired_solana_payments_with_wallets",
     "sweep": "send_solana_payments_from_one_time_wallets",
     "reclaim": "close_expired_one_time_wallets_and_reclaim_funds",
+    "export": None,  # the payments CSV export, through the resource the admin uses
 }
+
+
+def export_payments_csv():
+    from import_export.formats.base_formats import CSV
+
+    from solana_payments.resources import PaymentResource
+
+    dataset = PaymentResource().export(queryset=Payment.objects.all())
+    return CSV().export_data(dataset)
+
+
 SOL_AMOUNT = 500_000_000
 USDC_AMOUNT = 25_000_000
 
@@ -103,7 +115,9 @@ class Bench:
         wallets = OneTimeWallet.objects.bulk_create(
             [
                 OneTimeWallet(
-                    address=str(k.pubkey()), encrypted_secret=fernet.encrypt(bytes(k)).decode(), state=state,
+                    address=str(k.pubkey()),
+                    encrypted_secret=fernet.encrypt(bytes(k)).decode(),
+                    state=state,
                     receiver_address=str(self.receiver),
                 )
                 for k in keypairs
@@ -112,10 +126,15 @@ class Bench:
         )
         delta = datetime.timedelta(minutes=-5 if overdue else 15)
         payments = Payment.objects.bulk_create(
-            [Payment(wallet=w, status=status, expires_at=timezone.now() + delta) for w in wallets], batch_size=500
+            [Payment(wallet=w, status=status, expires_at=timezone.now() + delta) for w in wallets],
+            batch_size=500,
         )
         PaymentOption.objects.bulk_create(
-            [PaymentOption(payment=p, token=self.tokens[s], amount=a) for p in payments for s, a in options.items()],
+            [
+                PaymentOption(payment=p, token=self.tokens[s], amount=a)
+                for p in payments
+                for s, a in options.items()
+            ],
             batch_size=500,
         )
         return keypairs
@@ -148,13 +167,18 @@ class Bench:
             return Scenario(name, size)
         if name == "sweep":
             half = size // 2
-            for keypair in self.make(half, options={"SOL": SOL_AMOUNT}, status="confirmed", state="received_funds"):
+            for keypair in self.make(
+                half, options={"SOL": SOL_AMOUNT}, status="confirmed", state="received_funds"
+            ):
                 self.set_sol(keypair, SOL_AMOUNT)
             for keypair in self.make(
                 size - half, options={"USDC": USDC_AMOUNT}, status="confirmed", state="received_funds"
             ):
                 self.set_token_account(keypair, USDC_AMOUNT)
             return Scenario(name, size, sol_wallets=half, token_wallets=size - half)
+        if name == "export":
+            self.make(size, options={"SOL": SOL_AMOUNT, "USDC": USDC_AMOUNT})
+            return Scenario(name, size)
         if name == "reclaim":
             for keypair in self.make(
                 size, options={"USDC": USDC_AMOUNT}, status="expired", state="payment_expired", overdue=True
@@ -174,10 +198,15 @@ class Bench:
         tracemalloc.start()
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
-            call_command(COMMANDS[name], "--limit", str(size), stdout=StringIO())
+            if name == "export":
+                exported = export_payments_csv()
+            else:
+                call_command(COMMANDS[name], "--limit", str(size), stdout=StringIO())
         seconds = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        if name == "export":
+            return self.export_row(size, exported, len(queries), seconds, peak)
         run = OperationRun.objects.get(kind=name)
         counts = dict(self.localnet.request_counts)
         items = OperationItem.objects.filter(run=run)
@@ -197,15 +226,17 @@ class Bench:
             "counts": run.counts,
         }
         fee_payer_after = self.localnet.get_balance(self.localnet.fee_payer.pubkey())
-        assert fee_payer_before - fee_payer_after == run.fees_paid - row["rent_reclaimed"] + self.receiver_ata_rent(
-            name
-        ), "the fee payer's balance does not match the recorded fees and rent"
+        assert fee_payer_before - fee_payer_after == run.fees_paid - row[
+            "rent_reclaimed"
+        ] + self.receiver_ata_rent(name), "the fee payer's balance does not match the recorded fees and rent"
         if name == "sweep":
             sol_fee = sum(items.filter(token__symbol="SOL").values_list("fee", flat=True))
             token_fee = sum(items.filter(token__symbol="USDC").values_list("fee", flat=True))
             row["fee_per_sol_wallet"] = sol_fee / scenario.sol_wallets
             row["fee_per_token_wallet"] = token_fee / scenario.token_wallets
-            assert self.localnet.get_balance(self.receiver) == scenario.sol_wallets * SOL_AMOUNT, "SOL not conserved"
+            assert self.localnet.get_balance(self.receiver) == scenario.sol_wallets * SOL_AMOUNT, (
+                "SOL not conserved"
+            )
             assert self.receiver_usdc() == scenario.token_wallets * USDC_AMOUNT, "USDC not conserved"
         if name == "reclaim":
             per_tx = Counter(s for s in items.exclude(signature="").values_list("signature", flat=True))
@@ -213,6 +244,29 @@ class Bench:
         row["missed"] = [desc for desc, ok in budgets(row, scenario) if not ok]
         if run.status != "succeeded":
             row["missed"].append(f"run ended {run.status}: {run.error}")
+        return row
+
+    def export_row(self, size, exported, queries, seconds, peak):
+        rows = exported.count("\n") - 1
+        row = {
+            "operation": "export",
+            "records": size,
+            "rpc_requests": 0,
+            "rpc_by_method": {},
+            "transactions": 0,
+            "fees_paid": 0,
+            "fee_per_record": 0.0,
+            "rent_reclaimed": 0,
+            "queries": queries,
+            "seconds": round(seconds, 2),
+            "peak_mib": round(peak / 2**20, 1),
+            "output_mib": round(len(exported.encode()) / 2**20, 1),
+            "status": "succeeded",
+            "counts": {"rows": rows},
+        }
+        row["missed"] = [] if rows == size else [f"exported {rows} rows of {size}"]
+        if queries > 10:
+            row["missed"].append(f"export queries {queries} > 10 (must not grow with the rows)")
         return row
 
     def receiver_usdc(self):
