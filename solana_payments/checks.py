@@ -138,7 +138,11 @@ def _check_hook():
 
 
 def _check_watch():
-    window, late, size = app_settings.WATCH_WINDOW, app_settings.LATE_PAYMENT_WINDOW, app_settings.WATCH_BATCH_SIZE
+    window, late, size = (
+        app_settings.WATCH_WINDOW,
+        app_settings.LATE_PAYMENT_WINDOW,
+        app_settings.WATCH_BATCH_SIZE,
+    )
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         return [_error(f"WATCH_BATCH_SIZE must be a whole number of 0 or more, not {size!r}.", None, "E010")]
     if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
