@@ -10,15 +10,8 @@ from django.db.models import Q
 
 from .amounts import format_units
 from .conf import app_settings
-from .models import OneTimeWallet, PaymentStatus, PaymentToken, WalletState
+from .models import SWEEPABLE_STATES, OneTimeWallet, PaymentStatus, PaymentToken
 from .operations.holdings import NATIVE
-
-SWEEP_STATES = (
-    WalletState.RECEIVED_FUNDS,
-    WalletState.PROCESSING_PAYMENT,
-    WalletState.PROCESSING_FUNDS,
-    WalletState.FAILED_TO_SEND_FUNDS,
-)
 
 CATEGORIES = {
     "waiting": "waiting to be swept",
@@ -43,7 +36,7 @@ def category_filter(category, prefix=""):
         open_checkout = q(payment__status=PaymentStatus.INITIATED)
         no_payment = q(payment__isnull=True)
     funded = q(holds_funds=True)
-    sweep_state = q(state__in=SWEEP_STATES)
+    sweep_state = q(state__in=SWEEPABLE_STATES)
     return {
         "open": funded & open_checkout,
         "held": funded & sweep_state & held & ~open_checkout,

@@ -78,6 +78,29 @@ class WalletState(models.TextChoices):
     )
 
 
+# Wallets whose money sweep moves (a payment's own state decides whether now: see ``ready_to_sweep``).
+SWEEPABLE_STATES = (
+    WalletState.RECEIVED_FUNDS,
+    WalletState.PROCESSING_PAYMENT,
+    WalletState.PROCESSING_FUNDS,
+    WalletState.FAILED_TO_SEND_FUNDS,
+)
+# Wallets the records call done with: the watch re-reads them for a while all the same.
+QUIET_STATES = (
+    WalletState.PAYMENT_EXPIRED,
+    WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED,
+    WalletState.SENT_FUNDS,
+)
+
+
+class WalletQuerySet(models.QuerySet):
+    def sweepable(self):
+        return self.filter(state__in=SWEEPABLE_STATES)
+
+    def reclaimable(self):
+        return self.filter(state=WalletState.PAYMENT_EXPIRED)
+
+
 class OneTimeWallet(models.Model):
     """A keypair made for one payment. The secret is stored encrypted and never shown."""
 
@@ -128,6 +151,8 @@ class OneTimeWallet(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = WalletQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -147,6 +172,23 @@ class OneTimeWallet(models.Model):
         from .keys import decrypt_keypair
 
         return decrypt_keypair(self.encrypted_secret, wallet_id=self.pk)
+
+
+class PaymentQuerySet(models.QuerySet):
+    def initiated(self):
+        return self.filter(status=PaymentStatus.INITIATED)
+
+    def overdue(self, now=None):
+        """``initiated`` past their deadline: what expire takes."""
+        return self.initiated().filter(expires_at__lt=now or timezone.now())
+
+    def ready_to_sweep(self):
+        """Payments whose wallet sweep moves now (not held: ``HOLD_FLAGGED_FUNDS`` is sweep's to apply)."""
+        return self.filter(wallet__state__in=SWEEPABLE_STATES).exclude(status=PaymentStatus.INITIATED)
+
+    def watched(self, since):
+        """Payments whose wallet is quiet but still watched: last active ``since`` or later."""
+        return self.filter(wallet__state__in=QUIET_STATES, wallet__last_activity_at__gte=since)
 
 
 class Payment(models.Model):
@@ -171,6 +213,8 @@ class Payment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -87,7 +87,7 @@ def claim_race(kind):
 
     from solana_payments.models import OneTimeWallet, OperationRun, RunStatus, WalletState
     from solana_payments.operations.base import get_operation_class
-    from solana_payments.operations.sweep import SWEEPABLE_STATES
+    from solana_payments.models import SWEEPABLE_STATES
 
     state, states = (
         (WalletState.RECEIVED_FUNDS, SWEEPABLE_STATES)

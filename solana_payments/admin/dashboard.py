@@ -38,7 +38,6 @@ from ..models import (
     WalletState,
 )
 from ..operations.base import summary_line
-from ..operations.sweep import SWEEPABLE_STATES
 from .actions import CHANGE_LIST_TEMPLATE, DEFAULT_LIMITS, DESCRIPTIONS, operation_view
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run, can_run_any
 
@@ -91,8 +90,7 @@ def eligible_now(now):
             outstanding, filter=Q(state=WalletState.PAYMENT_EXPIRED), output_field=BigIntegerField()
         ),
     )
-    ready = Q(wallet__state__in=SWEEPABLE_STATES) & ~Q(status=PaymentStatus.INITIATED)
-    ready_count = Payment.objects.filter(ready).order_by().count()
+    ready_count = Payment.objects.ready_to_sweep().order_by().count()
     funds = funds_on_chain()
     return {
         OperationKind.RECHECK: [

@@ -1,8 +1,6 @@
 """expire: overdue ``initiated`` payments become ``expired`` after one last look at the chain, and their
 wallets are closed in the same run (the seed's "tries to close related expired one-time wallets")."""
 
-from django.utils import timezone
-
 from ..amounts import format_units
 from ..models import ItemOutcome, Payment, PaymentStatus
 from ..payments import expire_payments
@@ -18,9 +16,7 @@ class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operat
     occasional_keys = ("flagged", "unswept", "stranded")
 
     def eligible(self):
-        return Payment.objects.filter(
-            status=PaymentStatus.INITIATED, expires_at__lt=timezone.now()
-        ).select_related("wallet")
+        return Payment.objects.overdue().select_related("wallet")
 
     def ineligible_reason(self, payment):
         if payment.status != PaymentStatus.INITIATED:

@@ -9,16 +9,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import Payment, PaymentException, PaymentStatus, WalletState
+from ..models import Payment, PaymentException, PaymentStatus
 from . import findings
 from .base import Operation, PaymentSelectionMixin, chunked
 from .settling import SettlingMixin
 
-QUIET_STATES = (
-    WalletState.PAYMENT_EXPIRED,
-    WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED,
-    WalletState.SENT_FUNDS,
-)
 LEAST_RECENTLY_CHECKED = (F("wallet__last_checked_at").asc(nulls_first=True), "pk")
 
 
@@ -50,9 +45,7 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
         if self.ids is not None or not size:
             return []
         since = timezone.now() - datetime.timedelta(seconds=app_settings.WATCH_WINDOW)
-        watched = Payment.objects.filter(
-            wallet__state__in=QUIET_STATES, wallet__last_activity_at__gte=since
-        ).exclude(pk__in=[p.pk for p in exclude])
+        watched = Payment.objects.watched(since).exclude(pk__in=[p.pk for p in exclude])
         return self.readable(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
 
     def execute(self):

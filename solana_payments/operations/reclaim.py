@@ -199,7 +199,7 @@ class ReclaimOperation(ClosingMixin, WalletSelectionMixin, Operation):
     occasional_keys = ("settled", "flagged", "unswept")
 
     def eligible(self):
-        return OneTimeWallet.objects.filter(state=WalletState.PAYMENT_EXPIRED).select_related("payment")
+        return OneTimeWallet.objects.reclaimable().select_related("payment")
 
     def ineligible_reason(self, wallet):
         return f"wallet is {wallet.state}, not payment_expired"

@@ -24,18 +24,12 @@ from ..chain.transactions import (
     build_sweep_transactions,
 )
 from ..conf import app_settings
-from ..models import ItemOutcome, OneTimeWallet, PaymentStatus, PaymentToken, WalletState
+from ..models import SWEEPABLE_STATES, ItemOutcome, OneTimeWallet, PaymentStatus, PaymentToken, WalletState
 from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
 from .holdings import NATIVE, assess, asset_key, read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, fee_shares, send_and_confirm
 from .settling import SettlingMixin, remember_balances
 
-SWEEPABLE_STATES = (
-    WalletState.RECEIVED_FUNDS,
-    WalletState.PROCESSING_PAYMENT,
-    WalletState.PROCESSING_FUNDS,
-    WalletState.FAILED_TO_SEND_FUNDS,
-)
 WRITE_AHEAD_FIELDS = ["state", "pending_signature", "pending_transaction", "pending_valid_until"]
 
 
@@ -58,7 +52,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     wallet_refs = staticmethod(wallet_refs)
 
     def eligible(self):
-        return OneTimeWallet.objects.filter(state__in=SWEEPABLE_STATES).select_related("payment")
+        return OneTimeWallet.objects.sweepable().select_related("payment")
 
     def ineligible_reason(self, wallet):
         return f"wallet is {wallet.state}: only wallets in {', '.join(SWEEPABLE_STATES)} are swept"
