@@ -13,12 +13,10 @@ from django.utils import timezone
 
 from .conf import app_settings
 from .models import FINISHED_RUN_STATUSES, OperationKind, OperationRun, OperationTrigger, RunStatus
-from .operations.base import run_operation
+from .operations import MAINTENANCE_STEPS, default_schedules, run_operation
 
 logger = logging.getLogger(__name__)
 
-MAINTENANCE_STEPS = (OperationKind.EXPIRE, OperationKind.SWEEP, OperationKind.RECLAIM)
-DEFAULT_SCHEDULES = {"maintenance": 10, "recheck": 5}  # minutes
 SCHEDULE_PREFIX = "solana_payments "
 STALE_GRACE_SECONDS = 60
 
@@ -188,7 +186,7 @@ def retry(run, *, user=None, trigger=OperationTrigger.ADMIN_ACTION):
 
 
 def schedule_intervals():
-    intervals = dict(DEFAULT_SCHEDULES)
+    intervals = default_schedules()
     intervals.update(app_settings.SCHEDULES or {})
     return intervals
 
@@ -199,8 +197,10 @@ def install_schedules():
 
     report = []
     for kind, minutes in schedule_intervals().items():
-        if kind not in (OperationKind.MAINTENANCE, OperationKind.RECHECK):
-            raise ValueError(f"SCHEDULES: {kind!r} cannot be scheduled (use 'maintenance' or 'recheck').")
+        if kind not in default_schedules():
+            raise ValueError(
+                f"SCHEDULES: {kind!r} cannot be scheduled (use {' or '.join(map(repr, default_schedules()))})."
+            )
         name = SCHEDULE_PREFIX + kind
         defaults = {
             "func": "solana_payments.jobs.run_scheduled",

@@ -27,14 +27,12 @@ from ..exceptions import SolanaPaymentsError
 from ..models import (
     FINISHED_RUN_STATUSES,
     ItemOutcome,
-    OneTimeWallet,
     OperationKind,
     OperationRun,
     OperationTrigger,
-    Payment,
     RunStatus,
 )
-from ..operations.base import run_operation
+from ..operations import get_operation_class, run_operation
 from .display import token_amount
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run
 
@@ -42,23 +40,8 @@ MAX_IDS = 10_000
 MAX_ID = 2**63 - 1
 PREVIEW_ROWS = 50
 PREVIEW_MAX_RETRY_SECONDS = 5.0
-# "Run" on the dashboard takes everything eligible; recheck keeps its command's default limit.
-DEFAULT_LIMITS = {OperationKind.RECHECK: 200}
 TRIGGERS = (OperationTrigger.ADMIN_ACTION, OperationTrigger.DASHBOARD)
-WALLET_KINDS = (OperationKind.SWEEP, OperationKind.RECLAIM)
 CHANGE_LIST_TEMPLATE = "admin/solana_payments/change_list.html"
-
-DESCRIPTIONS = {
-    OperationKind.RECHECK: "Looks at the chain for initiated payments and settles those that were paid.",
-    OperationKind.EXPIRE: (
-        "Marks initiated payments past their deadline expired (after one last look at the chain), then "
-        "closes the token accounts of their wallets."
-    ),
-    OperationKind.SWEEP: "Moves every SOL and token balance of settled one-time wallets to the receiver wallet.",
-    OperationKind.RECLAIM: (
-        "Closes the empty token accounts of expired wallets and returns their rent to the fee payer."
-    ),
-}
 
 
 class InvalidSelection(ValueError):
@@ -66,12 +49,12 @@ class InvalidSelection(ValueError):
 
 
 def record_model(kind):
-    """Sweep and reclaim select wallets; recheck and expire select payments."""
-    return OneTimeWallet if kind in WALLET_KINDS else Payment
+    """What the operation selects (its ``model``): payments or wallets."""
+    return get_operation_class(kind).record_model()
 
 
 def record_noun(kind, count=2):
-    noun = "wallet" if kind in WALLET_KINDS else "payment"
+    noun = get_operation_class(kind).model
     return noun if count == 1 else noun + "s"
 
 
@@ -197,7 +180,7 @@ def preview_operation(kind, *, ids, limit, user, trigger):
 def summarize(run):
     items = run.items.all()
     planned = items.filter(outcome=ItemOutcome.WOULD_DO)
-    record = "wallet" if run.kind in WALLET_KINDS else "payment"
+    record = get_operation_class(run.kind).model
     totals = planned.aggregate(records=Count(record, distinct=True), fees=Sum("fee"), rent=Sum("rent"))
     amounts = (
         planned.filter(amount__isnull=False, token__isnull=False)
@@ -242,7 +225,7 @@ def confirmation_response(request, modeladmin, kind, preview, *, fields, back_ur
         "title": f"Run {kind}: confirm",
         "subtitle": None,
         "kind": kind,
-        "description": DESCRIPTIONS[kind],
+        "description": get_operation_class(kind).description,
         "selected": (
             f"{count} selected {record_noun(kind, count)}" if count is not None else "everything eligible now"
         ),
@@ -308,7 +291,7 @@ def operation_view(modeladmin, request, kind):
         if trigger not in TRIGGERS:
             raise InvalidSelection(f"{trigger[:24]!r} is not a way to start a run from the admin.")
         if data.get("all") == "1" and not data.getlist("ids"):
-            ids, limit = None, DEFAULT_LIMITS.get(kind)
+            ids, limit = None, get_operation_class(kind).default_limit
         else:
             ids, limit = parse_ids(data.getlist("ids")), None
             check_exist(kind, ids)

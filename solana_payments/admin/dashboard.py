@@ -37,8 +37,9 @@ from ..models import (
     PaymentStatus,
     WalletState,
 )
+from ..operations import get_operation_class
 from ..operations.base import summary_line
-from .actions import CHANGE_LIST_TEMPLATE, DEFAULT_LIMITS, DESCRIPTIONS, operation_view
+from .actions import CHANGE_LIST_TEMPLATE, operation_view
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run, can_run_any
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,11 @@ def eligible_now(now):
         OperationKind.RECHECK: [
             ("Initiated payments", payments["initiated"], False),
             ("of which past their deadline", payments["overdue"], False),
-            ("Per run", f"at most {DEFAULT_LIMITS[OperationKind.RECHECK]} payments", False),
+            (
+                "Per run",
+                f"at most {get_operation_class(OperationKind.RECHECK).default_limit} payments",
+                False,
+            ),
         ],
         OperationKind.EXPIRE: [
             ("Initiated past their deadline", payments["overdue"], False),
@@ -418,7 +423,7 @@ def dashboard_view(modeladmin, request):
             {
                 "kind": kind,
                 "title": OperationKind(kind).label.capitalize(),
-                "description": DESCRIPTIONS[kind],
+                "description": get_operation_class(kind).description,
                 "figures": figures[kind],
                 "last_run": run,
                 "last_run_summary": summary_line(run) if run and run.counts else "",

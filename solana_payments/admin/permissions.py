@@ -4,20 +4,16 @@
 """
 
 from ..models import OperationKind
+from ..operations import MAINTENANCE, MAINTENANCE_STEPS, OPERATIONS, operation_kinds
 
-OPERATION_KINDS = (OperationKind.RECHECK, OperationKind.EXPIRE, OperationKind.SWEEP, OperationKind.RECLAIM)
-# A maintenance run is expire, sweep and reclaim in a row: it needs the three permissions.
-MAINTENANCE_STEPS = (OperationKind.EXPIRE, OperationKind.SWEEP, OperationKind.RECLAIM)
-
-
-def run_permission(kind):
-    return f"solana_payments.run_{kind}"
+OPERATION_KINDS = operation_kinds()
 
 
 def can_run(user, kind):
-    if kind == OperationKind.MAINTENANCE:
-        return all(user.has_perm(run_permission(step)) for step in MAINTENANCE_STEPS)
-    return kind in OPERATION_KINDS and user.has_perm(run_permission(kind))
+    """A maintenance run is its steps in a row: it needs each step's permission."""
+    if kind == MAINTENANCE:
+        return all(can_run(user, step) for step in MAINTENANCE_STEPS)
+    return kind in OPERATIONS and user.has_perm(OPERATIONS[kind].permission())
 
 
 def can_run_any(user):

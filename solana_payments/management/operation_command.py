@@ -5,7 +5,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from ..models import OperationTrigger, RunStatus
-from ..operations.base import run_operation, summary_line
+from ..operations import get_operation_class, run_operation
+from ..operations.base import summary_line
 
 
 def positive_float(text):
@@ -28,8 +29,11 @@ positive_float.__name__ = "number of seconds"
 
 class OperationCommand(BaseCommand):
     operation = None
-    default_limit = None
     records = "records"
+
+    @property
+    def default_limit(self):
+        return get_operation_class(self.operation).default_limit
 
     def add_arguments(self, parser):
         parser.add_argument(

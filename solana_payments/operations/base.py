@@ -8,10 +8,10 @@ keeps progress, counts, RPC calls and fees, and ends in ``succeeded``, ``partial
 import logging
 import time
 from collections import Counter
+from importlib import import_module
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
@@ -19,24 +19,18 @@ from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger,
 
 logger = logging.getLogger(__name__)
 
-OPERATION_CLASSES = {
-    "recheck": "solana_payments.operations.recheck.RecheckOperation",
-    "expire": "solana_payments.operations.expire.ExpireOperation",
-    "sweep": "solana_payments.operations.sweep.SweepOperation",
-    "reclaim": "solana_payments.operations.reclaim.ReclaimOperation",
-}
+OPERATIONS = {}  # kind -> Operation subclass: each registers itself when its module is imported
 
 ITEM_FLUSH_SIZE = 2000
 PROGRESS_EVERY_RECORDS = 100
 
 
 def get_operation_class(kind):
+    import_module("solana_payments.operations")  # imports every operation module, which fills OPERATIONS
     try:
-        return import_string(OPERATION_CLASSES[kind])
+        return OPERATIONS[kind]
     except KeyError:
-        raise ValueError(
-            f"Unknown operation {kind!r}; choose one of {', '.join(OPERATION_CLASSES)}."
-        ) from None
+        raise ValueError(f"Unknown operation {kind!r}; choose one of {', '.join(OPERATIONS)}.") from None
 
 
 def run_operation(
@@ -122,10 +116,36 @@ def run_operation(
 
 
 class Operation:
-    """One operation over a selection of records. Subclasses implement ``execute()``."""
+    """One operation over a selection of records. Subclasses implement ``execute()``.
+
+    Each subclass is the one source of its facts: the commands, admin actions, dashboard tiles, jobs,
+    schedules and permissions read them from the registry (``OPERATIONS``).
+    """
 
     kind = None
+    order = 0  # where it stands in the recommended flow (and on the dashboard)
+    model = None  # what it selects: "payment" or "wallet" (see ``record_model``)
+    description = ""
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
+    moves_money = False  # signs transactions that move customer funds
+    schedule_minutes = None  # runs on a schedule of its own every so many minutes by default
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            OPERATIONS[cls.kind] = cls
+
+    @classmethod
+    def permission(cls):
+        """The permission a user needs to run it (``solana_payments.run_<kind>``)."""
+        return f"solana_payments.run_{cls.kind}"
+
+    @classmethod
+    def record_model(cls):
+        from django.apps import apps
+
+        return apps.get_model("solana_payments", "OneTimeWallet" if cls.model == "wallet" else "Payment")
+
     # The counts of the summary line, in order (``scanned=… reconciled=… pending=… failed=…``).
     summary_keys = ("scanned", "done", "skipped", "failed")
     # Counts of what happens rarely (funds found by the chain rule): in the line only when not zero.

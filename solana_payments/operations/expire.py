@@ -12,6 +12,12 @@ from .settling import SettlingMixin
 
 class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operation):
     kind = "expire"
+    order = 2
+    model = "payment"
+    description = (
+        "Marks initiated payments past their deadline expired (after one last look at the chain), then "
+        "closes the token accounts of their wallets."
+    )
     summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "skipped", "failed")
     occasional_keys = ("flagged", "unswept", "stranded")
 

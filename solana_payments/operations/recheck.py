@@ -19,7 +19,11 @@ LEAST_RECENTLY_CHECKED = (F("wallet__last_checked_at").asc(nulls_first=True), "p
 
 class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     kind = "recheck"
+    order = 1
+    model = "payment"
+    description = "Looks at the chain for initiated payments and settles those that were paid."
     default_limit = 200  # the seed's --limit default, wherever recheck is started from
+    schedule_minutes = 5
     summary_keys = ("scanned", "reconciled", "pending", "failed")
     occasional_keys = ("watched", "flagged", "unswept")
 

@@ -195,6 +195,11 @@ class ClosingMixin(SigningMixin, SettlingMixin):
 
 class ReclaimOperation(ClosingMixin, WalletSelectionMixin, Operation):
     kind = "reclaim"
+    order = 4
+    model = "wallet"
+    description = (
+        "Closes the empty token accounts of expired wallets and returns their rent to the fee payer."
+    )
     summary_keys = ("scanned", "closed", "stranded", "skipped", "failed")
     occasional_keys = ("settled", "flagged", "unswept")
 

@@ -47,6 +47,10 @@ def not_ready_reason(wallet):
 
 class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operation):
     kind = "sweep"
+    order = 3
+    model = "wallet"
+    description = "Moves every SOL and token balance of settled one-time wallets to the receiver wallet."
+    moves_money = True
     summary_keys = ("scanned", "swept", "skipped", "failed")
     occasional_keys = ("held", "flagged", "unswept")
     wallet_refs = staticmethod(wallet_refs)

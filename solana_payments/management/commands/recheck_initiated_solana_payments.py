@@ -7,7 +7,6 @@ class Command(OperationCommand):
         "(status, signal, ON_PAYMENT_ACCEPTED hook)."
     )
     operation = "recheck"
-    default_limit = 200
     records = "initiated payments"
 
     def add_arguments(self, parser):
