@@ -35,11 +35,11 @@ from ..models import (
     RunStatus,
 )
 from ..operations.base import run_operation
+from ..parameters import clean_ids
 from .display import token_amount
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run
 
 MAX_IDS = 10_000
-MAX_ID = 2**63 - 1
 PREVIEW_ROWS = 50
 PREVIEW_MAX_RETRY_SECONDS = 5.0
 # "Run" on the dashboard takes everything eligible; recheck keeps its command's default limit.
@@ -81,8 +81,7 @@ def parse_ids(values):
     Raises ``InvalidSelection`` for no ids, more than ``MAX_IDS``, or anything but a decimal number in
     1 .. 2**63-1 (negative, huge and non-integer ids never reach the database).
     """
-    parts = [part.strip() for value in values for part in str(value).split(",")]
-    parts = [part for part in parts if part]
+    parts = [part for value in values for part in str(value).split(",") if part.strip()]
     if not parts:
         raise InvalidSelection("No records were selected: nothing was run.")
     if len(parts) > MAX_IDS:
@@ -91,13 +90,10 @@ def parse_ids(values):
             "Narrow the selection with the filters, or run the operation on everything eligible "
             "from the operations dashboard."
         )
-    ids = []
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 19 or not 1 <= int(part) <= MAX_ID:
-            shown = part if len(part) <= 24 else part[:24] + "…"
-            raise InvalidSelection(f"{shown!r} is not a record id: nothing was run.")
-        ids.append(int(part))
-    return list(dict.fromkeys(ids))
+    try:
+        return clean_ids(parts)
+    except ValueError as exc:
+        raise InvalidSelection(f"{exc}: nothing was run.") from None
 
 
 def check_exist(kind, ids):
