@@ -252,8 +252,14 @@ def confirmation_response(request, modeladmin, kind, preview, *, fields, back_ur
         "fields": sorted(fields.items()),
         "back_url": back_url,
         "opts": opts,
-        "preview_url": reverse(
-            "admin:solana_payments_operationrun_change", args=[preview.run.pk], current_app=admin_site.name
+        "preview_url": (
+            reverse(
+                "admin:solana_payments_operationrun_change",
+                args=[preview.run.pk],
+                current_app=admin_site.name,
+            )
+            if preview
+            else None
         ),
     }
     return TemplateResponse(request, "admin/solana_payments/operation_confirmation.html", context)
@@ -283,7 +289,8 @@ def start_run(request, modeladmin, kind, *, ids, limit, trigger):
 
 
 def operation_view(modeladmin, request, kind):
-    """``GET``/``POST`` without ``post``: the preview page. ``POST`` with ``post=yes``: queue the run.
+    """``GET``: a page whose button asks for the preview, and nothing else. ``POST`` without ``post``: the
+    preview page (a recorded dry run). ``POST`` with ``post=yes``: queue the run.
 
     Parameters: ``ids`` (repeated or comma-separated record ids: payments for recheck and expire, wallets
     for sweep and reclaim) or ``all=1`` (everything eligible), ``trigger`` (``dashboard`` or
@@ -316,11 +323,6 @@ def operation_view(modeladmin, request, kind):
         start_run(request, modeladmin, kind, ids=ids, limit=limit, trigger=trigger)
         return HttpResponseRedirect(back)
 
-    try:
-        preview = preview_operation(kind, ids=ids, limit=limit, user=request.user, trigger=trigger)
-    except InvalidSelection as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return HttpResponseRedirect(back)
     fields = {"trigger": trigger, "next": back}
     if ids is None:
         fields["all"] = "1"
@@ -328,6 +330,15 @@ def operation_view(modeladmin, request, kind):
         fields["ids"] = ",".join(str(pk) for pk in ids)
     if limit:
         fields["limit"] = limit
+    if request.method == "GET":
+        # A link, a bookmark or a browser's prefetch records no run and asks the chain nothing: the page
+        # only offers the preview, which is a POST.
+        return confirmation_response(request, modeladmin, kind, None, fields=fields, back_url=back, opts=None)
+    try:
+        preview = preview_operation(kind, ids=ids, limit=limit, user=request.user, trigger=trigger)
+    except InvalidSelection as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(back)
     return confirmation_response(request, modeladmin, kind, preview, fields=fields, back_url=back, opts=None)
 
 
