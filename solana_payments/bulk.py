@@ -5,14 +5,19 @@ small batches. Operations mostly write values many rows share (a state, a transa
 here rows are grouped by value: one ``WHEN pk IN (...)`` per distinct value, one statement in all.
 """
 
+import json
 from collections import defaultdict
 
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
 
-def update_rows(model, objects, fields, **common):
-    """Write ``fields`` of ``objects`` (as they are in memory) plus ``common`` values, in one UPDATE."""
+def update_rows(model, objects, fields, *, where=None, **common):
+    """Write ``fields`` of ``objects`` (as they are in memory) plus ``common`` values, in one UPDATE.
+
+    ``where`` (a dict of lookups) makes it conditional: rows that no longer match are left as they are.
+    Returns the number of rows written.
+    """
     objects = list(objects)
     if not objects:
         return 0
@@ -22,13 +27,21 @@ def update_rows(model, objects, fields, **common):
     for name in fields:
         field = model._meta.get_field(name)
         groups = defaultdict(list)
+        values = {}
         for obj in objects:
-            groups[getattr(obj, field.attname)].append(obj.pk)
+            value = getattr(obj, field.attname)
+            key = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+            values.setdefault(key, value)
+            groups[key].append(obj.pk)
         if len(groups) == 1:
-            updates[field.attname] = next(iter(groups))
+            updates[field.attname] = values[next(iter(groups))]
         else:
             updates[field.attname] = Case(
-                *[When(pk__in=pks, then=Value(value, output_field=field)) for value, pks in groups.items()],
+                *[
+                    When(pk__in=pks, then=Value(values[key], output_field=field))
+                    for key, pks in groups.items()
+                ],
                 output_field=field,
             )
-    return model._default_manager.filter(pk__in=[obj.pk for obj in objects]).update(**updates)
+    rows = model._default_manager.filter(pk__in=[obj.pk for obj in objects], **(where or {}))
+    return rows.update(**updates)

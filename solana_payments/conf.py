@@ -25,7 +25,10 @@ DEFAULTS = {
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
     "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
     "PAYMENT_VALIDITY_SECONDS": 15 * 60,
-    "LATE_PAYMENT_WINDOW": 7 * 24 * 3600,
+    "LATE_PAYMENT_WINDOW": 7 * 24 * 3600,  # a full payment this long after expiry is still accepted
+    "WATCH_WINDOW": 30 * 24 * 3600,  # quiet wallets are re-read this long after their last activity
+    "WATCH_BATCH_SIZE": 1000,  # quiet wallets each recheck run re-reads, oldest-checked first
+    "HOLD_FLAGGED_FUNDS": (),  # exceptions whose funds stay in the wallet instead of being swept
     "CREATE_ATAS_ON_PAYMENT": True,
     "MAX_ATAS_PER_TX": 6,
     "PRIORITY_FEE_MICROLAMPORTS": 0,

@@ -60,6 +60,8 @@ class PaymentException(models.TextChoices):
     UNDERPAID = "underpaid", _("underpaid")
     OVERPAID = "overpaid", _("overpaid")
     PAID_LATE = "paid_late", _("paid late")
+    TOPPED_UP = "topped_up", _("topped up after settlement")
+    PAID_TWICE = "paid_twice", _("paid twice")
 
 
 class WalletState(models.TextChoices):
@@ -103,6 +105,26 @@ class OneTimeWallet(models.Model):
     )
     last_error = models.TextField(blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    balances = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("What the chain showed at the last read, in base units per asset ('native' is SOL)."),
+    )
+    holds_funds = models.BooleanField(default=False, editable=False, help_text=_("At the last read."))
+    swept = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Base units moved to the receiver so far, per asset ('native' is SOL)."),
+    )
+    last_activity_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When it last changed state or received money: quiet wallets are watched for a while after."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,6 +133,9 @@ class OneTimeWallet(models.Model):
         indexes = [
             models.Index(fields=["state"], name="sp_wallet_state"),
             models.Index(fields=["state", "last_checked_at"], name="sp_wallet_state_checked"),
+            models.Index(
+                fields=["state"], name="sp_wallet_holds_funds", condition=models.Q(holds_funds=True)
+            ),
         ]
         permissions = [("export_onetimewallet", "Can export one-time wallets (never their secrets)")]
 

@@ -22,7 +22,7 @@ from .models import (
     PaymentToken,
     WalletState,
 )
-from .signals import payment_accepted, payment_expired, payment_initiated
+from .signals import payment_accepted, payment_expired, payment_flagged, payment_initiated
 
 logger = logging.getLogger(__name__)
 
@@ -198,13 +198,56 @@ def settle_payments(settlements, *, from_statuses=(PaymentStatus.INITIATED,)):
         )
         OneTimeWallet.objects.filter(
             pk__in=[p.wallet_id for p in settled], state__in=WALLET_STATES_BEFORE_FUNDS
-        ).update(state=WalletState.RECEIVED_FUNDS)
+        ).update(state=WalletState.RECEIVED_FUNDS, last_activity_at=timezone.now())
+        flagged = [p for p in settled if p.exception]
         transaction.on_commit(lambda: _announce_accepted(settled))
+        transaction.on_commit(lambda: _announce_flagged(flagged))
     return settled
 
 
+def flag_payments(flags):
+    """``[(payment, exception, (token, received) or None)]``: set each payment's exception, guarded by the
+    status and exception it was read with. ``(token, received)`` also records what the wallet received
+    (for a payment that is not settled). Returns the payments flagged; ``payment_flagged`` follows on commit.
+    """
+    flagged = []
+    now = timezone.now()
+    with transaction.atomic():
+        for payment, exception, received in flags:
+            values = {"exception": exception, "updated_at": now}
+            if received is not None:
+                values["paid_token"], values["paid_amount"] = received
+            rows = Payment.objects.filter(pk=payment.pk, status=payment.status, exception=payment.exception)
+            if rows.update(**values):
+                payment.exception = exception
+                if received is not None:
+                    payment.paid_token, payment.paid_amount = received
+                flagged.append(payment)
+        transaction.on_commit(lambda: _announce_flagged(flagged))
+    return flagged
+
+
+def hand_wallets_to_sweep(wallets):
+    """Wallets found holding funds their state does not send to sweep go (back) to ``received_funds``,
+    each guarded by the state it was read in. Returns the pks moved."""
+    by_state = {}
+    for wallet in wallets:
+        by_state.setdefault(wallet.state, []).append(wallet.pk)
+    now = timezone.now()
+    for state, pks in by_state.items():
+        OneTimeWallet.objects.filter(pk__in=pks, state=state).update(
+            state=WalletState.RECEIVED_FUNDS, last_activity_at=now
+        )
+    moved = OneTimeWallet.objects.filter(
+        pk__in=[w.pk for w in wallets], state=WalletState.RECEIVED_FUNDS, last_activity_at=now
+    )
+    return set(moved.values_list("pk", flat=True))
+    return moved
+
+
 def expire_payments(payments, *, underpaid=()):
-    """Mark ``initiated`` payments ``expired`` (guarded). Underpaid ones keep their wallet for sweep."""
+    """Mark ``initiated`` payments ``expired`` (guarded). Underpaid ones keep their wallet for sweep and
+    record what it received (``paid_token`` / ``paid_amount``, set by the caller)."""
     underpaid_pks = {p.pk for p in underpaid}
     all_payments = list(payments) + list(underpaid)
     with transaction.atomic():
@@ -217,16 +260,19 @@ def expire_payments(payments, *, underpaid=()):
         for payment in expired:
             payment.status = PaymentStatus.EXPIRED
             payment.exception = PaymentException.UNDERPAID if payment.pk in underpaid_pks else ""
-        update_rows(Payment, expired, ["exception"], status=PaymentStatus.EXPIRED)
+        update_rows(
+            Payment, expired, ["exception", "paid_token", "paid_amount"], status=PaymentStatus.EXPIRED
+        )
         OneTimeWallet.objects.filter(
             pk__in=[p.wallet_id for p in expired if p.pk not in underpaid_pks],
             state__in=WALLET_STATES_BEFORE_FUNDS,
-        ).update(state=WalletState.PAYMENT_EXPIRED)
+        ).update(state=WalletState.PAYMENT_EXPIRED, last_activity_at=timezone.now())
         OneTimeWallet.objects.filter(
             pk__in=[p.wallet_id for p in expired if p.pk in underpaid_pks],
             state__in=WALLET_STATES_BEFORE_FUNDS,
-        ).update(state=WalletState.RECEIVED_FUNDS)
+        ).update(state=WalletState.RECEIVED_FUNDS, last_activity_at=timezone.now())
         transaction.on_commit(lambda: _announce(payment_expired, expired, "payment_expired"))
+        transaction.on_commit(lambda: _announce_flagged([p for p in expired if p.exception]))
     return expired
 
 
@@ -250,6 +296,16 @@ def _announce(signal, payments, name):
         for receiver, result in signal.send_robust(sender=Payment, payment=payment):
             if isinstance(result, Exception):
                 logger.error("%s receiver %r failed for payment %s: %r", name, receiver, payment.pk, result)
+
+
+def _announce_flagged(payments):
+    for payment in payments:
+        results = payment_flagged.send_robust(sender=Payment, payment=payment, exception=payment.exception)
+        for receiver, result in results:
+            if isinstance(result, Exception):
+                logger.error(
+                    "payment_flagged receiver %r failed for payment %s: %r", receiver, payment.pk, result
+                )
 
 
 def _announce_accepted(payments):

@@ -5,3 +5,4 @@ from django.dispatch import Signal
 payment_initiated = Signal()  # sender=Payment, payment=
 payment_accepted = Signal()  # sender=Payment, payment=
 payment_expired = Signal()  # sender=Payment, payment=
+payment_flagged = Signal()  # sender=Payment, payment=, exception=  (an exception newly set by the chain rule)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 from solders.pubkey import Pubkey
 
 from solana_payments import jobs
@@ -67,6 +68,13 @@ def test_tiles_show_what_each_operation_would_take_now(admin_client, tokens):
     set_payment(
         closed, status="expired", wallet_state="payment_expired_and_wallet_closed", wallet_rent_paid=2_039_280
     )
+    # what the last chain reads saw in the two wallets waiting to be swept
+    OneTimeWallet.objects.filter(pk=settled.wallet_id).update(
+        balances={"native": 500_000_000}, holds_funds=True
+    )
+    OneTimeWallet.objects.filter(pk=late.wallet_id).update(
+        balances={tokens["USDC"].mint: 25_000_000}, holds_funds=True
+    )
     response = admin_client.get(DASHBOARD)
     assert response.status_code == 200
     shown = figures(response)
@@ -74,8 +82,11 @@ def test_tiles_show_what_each_operation_would_take_now(admin_client, tokens):
     assert shown["recheck"]["of which past their deadline"] == 2
     assert shown["expire"]["Initiated past their deadline"] == 2
     assert shown["sweep"]["Wallets ready to sweep"] == 2
-    assert shown["sweep"]["Amounts"] == "0.5 SOL, 25 USDC"
-    assert shown["sweep"]["Stranded funds (paid late, under- or overpaid)"] == "1 wallets (25 USDC)"
+    assert strip_tags(shown["sweep"]["Funds waiting to be swept (as last read on chain)"]) == (
+        "2 wallets (0.5 SOL, 25 USDC)"
+    )
+    assert shown["sweep"]["Held funds (HOLD_FLAGGED_FUNDS)"] == "0 wallets"
+    assert shown["sweep"]["Stranded funds"] == "0 wallets"
     assert shown["reclaim"]["Expired wallets to close"] == 1
     assert shown["reclaim"]["Rent to reclaim from them"] == "0.00411336 SOL"
     assert shown["reclaim"]["Rent outstanding (wallets not closed)"] == "0.00411336 SOL"

@@ -21,14 +21,15 @@ from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from ..amounts import format_units
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
+from ..funds import funds_on_chain
 from ..jobs import SCHEDULE_PREFIX, fail_stale_runs, schedule_intervals
 from ..models import (
     FINISHED_RUN_STATUSES,
-    SETTLED_STATUSES,
     Dashboard,
     OneTimeWallet,
     OperationKind,
@@ -38,7 +39,7 @@ from ..models import (
     WalletState,
 )
 from ..operations.base import summary_line
-from ..operations.sweep import FLAGGED, SWEEPABLE_STATES
+from ..operations.sweep import SWEEPABLE_STATES
 from .actions import CHANGE_LIST_TEMPLATE, DEFAULT_LIMITS, DESCRIPTIONS, operation_view
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run, can_run_any
 
@@ -73,15 +74,6 @@ def sol(lamports):
     return f"{format_units(lamports or 0, 9)} SOL"
 
 
-def token_totals(rows, amount_key, count_key):
-    """``["0.5 SOL", "25 USDC"]`` from rows grouped by paid token (rows without a token are left out)."""
-    return [
-        f"{format_units(row[amount_key], row['paid_token__decimals'])} {row['paid_token__symbol']}"
-        for row in rows
-        if row[count_key] and row[amount_key] and row["paid_token__symbol"]
-    ]
-
-
 # -- what each operation would take now ---------------------------------------------------------------
 
 
@@ -100,20 +92,9 @@ def eligible_now(now):
             outstanding, filter=Q(state=WalletState.PAYMENT_EXPIRED), output_field=BigIntegerField()
         ),
     )
-    flagged = Q(exception__in=FLAGGED)
-    ready = Q(wallet__state__in=SWEEPABLE_STATES) & (Q(status__in=SETTLED_STATUSES) | flagged)
-    by_token = list(
-        Payment.objects.filter(ready)
-        .order_by()
-        .values("paid_token__symbol", "paid_token__decimals")
-        .annotate(
-            wallets=Count("pk"),
-            amount=Sum("paid_amount"),
-            flagged=Count("pk", filter=flagged),
-            flagged_amount=Sum("paid_amount", filter=flagged),
-        )
-        .order_by("paid_token__symbol")
-    )
+    ready = Q(wallet__state__in=SWEEPABLE_STATES) & ~Q(status=PaymentStatus.INITIATED)
+    ready_count = Payment.objects.filter(ready).order_by().count()
+    funds = funds_on_chain()
     return {
         OperationKind.RECHECK: [
             ("Initiated payments", payments["initiated"], False),
@@ -124,13 +105,10 @@ def eligible_now(now):
             ("Initiated past their deadline", payments["overdue"], False),
         ],
         OperationKind.SWEEP: [
-            ("Wallets ready to sweep", sum(row["wallets"] for row in by_token), False),
-            ("Amounts", ", ".join(token_totals(by_token, "amount", "wallets")) or "-", False),
-            (
-                "Stranded funds (paid late, under- or overpaid)",
-                _count_and_amounts(by_token),
-                any(row["flagged"] for row in by_token),
-            ),
+            ("Wallets ready to sweep", ready_count, False),
+            ("Funds waiting to be swept (as last read on chain)", funds_link(funds, "waiting"), False),
+            ("Held funds (HOLD_FLAGGED_FUNDS)", funds_link(funds, "held"), bool(funds["held"]["wallets"])),
+            ("Stranded funds", funds_link(funds, "stranded"), bool(funds["stranded"]["wallets"])),
             ("Failed to send", wallets["failed_to_send"], bool(wallets["failed_to_send"])),
         ],
         OperationKind.RECLAIM: [
@@ -141,10 +119,16 @@ def eligible_now(now):
     }
 
 
-def _count_and_amounts(by_token):
-    count = sum(row["flagged"] for row in by_token)
-    amounts = token_totals(by_token, "flagged_amount", "flagged")
-    return f"{count} wallets ({', '.join(amounts)})" if count and amounts else f"{count} wallets"
+def funds_link(funds, category):
+    """ "3 wallets (1.5 SOL, 25 USDC)", linked to the payments concerned."""
+    figure = funds[category]
+    text = f"{figure['wallets']} wallets"
+    if figure["amounts"]:
+        text += f" ({', '.join(figure['amounts'])})"
+    if not figure["wallets"]:
+        return text
+    url = reverse("admin:solana_payments_payment_changelist") + f"?funds={category}"
+    return format_html('<a href="{}">{}</a>', url, text)
 
 
 def last_runs():

@@ -19,6 +19,7 @@ from .actions import (
 )
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
+from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 
@@ -66,7 +67,14 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
         "expires_at",
         "created_at",
     ]
-    list_filter = ["status", "exception", "wallet__state", "paid_token", "created_at"]
+    list_filter = [
+        "status",
+        "exception",
+        "wallet__state",
+        PaymentFundsOnChainFilter,
+        "paid_token",
+        "created_at",
+    ]
     search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
     list_select_related = ["wallet", "paid_token"]
     date_hierarchy = "created_at"
@@ -130,7 +138,7 @@ class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdm
     resource_classes = [OneTimeWalletResource]
     actions = [sweep_wallets, reclaim_wallets]
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
-    list_filter = ["state"]
+    list_filter = ["state", FundsOnChainFilter]
     search_fields = ["address", "payment__reference", "pending_signature"]
     list_select_related = ["payment"]
     # The encrypted secret is not a form field (editable=False) and is listed nowhere here.
@@ -143,7 +151,10 @@ class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdm
         "rent_reclaimed",
         "pending_signature",
         "last_error",
+        "balances",
+        "swept",
         "last_checked_at",
+        "last_activity_at",
         "created_at",
         "updated_at",
     ]

@@ -219,6 +219,7 @@ class Ledger:
         self.mint_decimals: dict[str, int] = {"USDC": 6, "PYUSD": 6}
         self.confirmation_delay = 0.0
         self.finalization_delay = 0.0
+        self.finalized_lag_slots = 0  # > 0: finalized account reads see the state of that many slots ago
         self._slot = GENESIS_SLOT - 1
         self.reset()
 
@@ -241,6 +242,8 @@ class Ledger:
             self._txs: dict[Signature, TxRecord] = {}
             self._by_address: dict[Pubkey, list[TxRecord]] = {}
             self.written_accounts: set[Pubkey] = set()  # set directly, outside any transaction
+            # While finalized reads lag: per account, (slot, its state before a transaction of that slot).
+            self._earlier_states: dict[Pubkey, list[tuple[int, Account | None]]] = {}
             self._blockhashes: dict[Hash, int] = {}  # blockhash -> last valid block height
             self._slot_times: dict[int, int] = {}
             self._base_slot = self._slot + 1
@@ -358,6 +361,37 @@ class Ledger:
         with self.lock:
             return self.svm.get_balance(pubkey) or 0
 
+    def view_slot(self, commitment: int) -> int:
+        """The slot whose state a read at `commitment` sees (finalized trails by `finalized_lag_slots`)."""
+        with self.lock:
+            self.sync()
+            if commitment >= FINALIZED and self.finalized_lag_slots > 0:
+                return max(self._base_slot, self._slot - self.finalized_lag_slots)
+            return self._slot
+
+    def account_at(self, pubkey: Pubkey, commitment: int) -> Account | None:
+        """`get_account` as a read at `commitment` sees it: a lagging finalized view answers the state the
+        account had before the first transaction that changed it after the view's slot."""
+        with self.lock:
+            view = self.view_slot(commitment)
+            if view < self._slot:
+                for slot, account in self._earlier_states.get(pubkey, ()):
+                    if slot > view:
+                        return account if account is not None and account.lamports > 0 else None
+            return self.get_account(pubkey)
+
+    def _remember_states(self, keys: list[Pubkey]) -> dict[Pubkey, Account | None]:
+        if self.finalized_lag_slots <= 0:
+            return {}
+        return {key: self.svm.get_account(key) for key in dict.fromkeys(keys)}
+
+    def _keep_earlier_states(self, states: dict[Pubkey, Account | None]) -> None:
+        horizon = self._slot - self.finalized_lag_slots
+        for key, account in states.items():
+            history = [entry for entry in self._earlier_states.get(key, ()) if entry[0] > horizon]
+            history.append((self._slot, account))
+            self._earlier_states[key] = history
+
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
         with self.lock:
             self.svm.set_account(pubkey, account)
@@ -474,6 +508,7 @@ class Ledger:
             keys = list(tx.message.account_keys) + loaded_w + loaded_r
             pre = [self.svm.get_balance(k) or 0 for k in keys]
             pre_tokens = self._token_balances(keys)
+            earlier = self._remember_states(keys)
             block_time = self._set_clock()  # the chain clock may have been shifted since the slot began
             result = self.svm.send_transaction(tx)
             signature = tx.signatures[0]
@@ -487,6 +522,7 @@ class Ledger:
             if return_data is not None and not bytes(return_data.data):
                 return_data = None
             self.transaction_count += 1
+            self._keep_earlier_states(earlier)
             record = TxRecord(
                 signature=signature,
                 transaction=tx,

@@ -300,7 +300,7 @@ class RpcHandlers:
     def _check_min_context_slot(self, params: list) -> None:
         for value in params:
             if isinstance(value, dict) and value.get("minContextSlot") is not None:
-                slot = self.ledger.slot
+                slot = self.ledger.view_slot(_commitment(value))
                 if int(value["minContextSlot"]) > slot:
                     raise RpcError(
                         MIN_CONTEXT_SLOT_NOT_REACHED,
@@ -311,8 +311,8 @@ class RpcHandlers:
     def _context(self) -> RpcResponseContext:
         return RpcResponseContext(self.ledger.slot, API_VERSION)
 
-    def _context_json(self) -> dict[str, Any]:
-        return {"apiVersion": API_VERSION, "slot": self.ledger.slot}
+    def _context_json(self, commitment: int = CONFIRMED) -> dict[str, Any]:
+        return {"apiVersion": API_VERSION, "slot": self.ledger.view_slot(commitment)}
 
     def _mint_lookup(self, mint: Pubkey):
         return self.ledger.mint_state(mint)
@@ -329,9 +329,10 @@ class RpcHandlers:
     def get_account_info(self, params: list) -> Any:
         pubkey = _pubkey(_param(params, 0))
         config = _config(params, 1)
+        commitment = _commitment(config)
         return {
-            "context": self._context_json(),
-            "value": self._account(self.ledger.get_account(pubkey), config),
+            "context": self._context_json(commitment),
+            "value": self._account(self.ledger.account_at(pubkey, commitment), config),
         }
 
     def get_multiple_accounts(self, params: list) -> Any:
@@ -343,14 +344,17 @@ class RpcHandlers:
         pubkeys = [_pubkey(k) for k in keys]
         config = _config(params, 1)
         config.setdefault("encoding", "base64")
+        commitment = _commitment(config)
         return {
-            "context": self._context_json(),
-            "value": [self._account(self.ledger.get_account(k), config) for k in pubkeys],
+            "context": self._context_json(commitment),
+            "value": [self._account(self.ledger.account_at(k, commitment), config) for k in pubkeys],
         }
 
     def get_balance(self, params: list) -> Any:
         pubkey = _pubkey(_param(params, 0))
-        return {"context": self._context_json(), "value": self.ledger.get_balance(pubkey)}
+        commitment = _commitment(_config(params, 1))
+        account = self.ledger.account_at(pubkey, commitment)
+        return {"context": self._context_json(commitment), "value": account.lamports if account else 0}
 
     def get_minimum_balance_for_rent_exemption(self, params: list) -> Any:
         size = _param(params, 0, 0)

@@ -52,6 +52,9 @@ class Faults:
       the connection is closed without an answer (lose_mode "close") or answered 502/504 with no body.
     - confirmation_delay / finalization_delay: seconds a transaction stays processed, and until it is
       finalized, both counted from execution (real seconds; `advance_time` also counts).
+    - finalized_lag_slots: account reads at `finalized` (getAccountInfo, getMultipleAccounts, getBalance)
+      answer from the state of that many slots ago, as a node whose finalized view trails its confirmed one
+      (or a load-balanced pool behind a lagging member) does; their context slot lags as much.
     - methods: when set, the HTTP faults (429, 5xx, unhealthy, latency) hit only requests that contain one
       of these methods.
     - max_faults: stop injecting after this many faults (e.g. rate_429=1, max_faults=2: two 429s, then ok).
@@ -70,6 +73,7 @@ class Faults:
     lose_mode: str = "close"
     confirmation_delay: float = 0.0
     finalization_delay: float = 0.0
+    finalized_lag_slots: int = 0
     methods: tuple[str, ...] | None = None
     max_faults: int | None = None
     seed: int | None = None
@@ -96,7 +100,7 @@ def _coerce_fault(name: str, value: Any) -> Any:
         if value not in ("close", "502", "504"):
             raise ValueError("lose_mode must be 'close', '502' or '504'")
         return value
-    if name in ("status_5xx",):
+    if name in ("status_5xx", "finalized_lag_slots"):
         return int(value)
     if name in ("max_faults", "seed"):
         return None if value in (None, "", "none", "None") else int(value)
@@ -376,6 +380,7 @@ class Localnet:
         with self.ledger.lock:
             self.ledger.confirmation_delay = faults.confirmation_delay
             self.ledger.finalization_delay = faults.finalization_delay
+            self.ledger.finalized_lag_slots = faults.finalized_lag_slots
         return faults
 
     def clear_faults(self) -> None:
@@ -386,6 +391,7 @@ class Localnet:
         with self.ledger.lock:
             self.ledger.confirmation_delay = 0.0
             self.ledger.finalization_delay = 0.0
+            self.ledger.finalized_lag_slots = 0
 
     # ---------------------------------------------------------------------------------------- counts
 

@@ -130,6 +130,8 @@ class Operation:
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     # The counts of the summary line, in order (``scanned=… reconciled=… pending=… failed=…``).
     summary_keys = ("scanned", "done", "skipped", "failed")
+    # Counts of what happens rarely (funds found by the chain rule): in the line only when not zero.
+    occasional_keys = ()
 
     def __init__(self, run, chain, *, ids=None, limit=None, sleep=0, dry_run=False, options=None):
         self.run = run
@@ -285,7 +287,9 @@ class Operation:
 
 
 def summary_line(run, keys=None):
-    keys = keys or get_operation_class(run.kind).summary_keys
+    operation_class = get_operation_class(run.kind)
+    keys = list(keys or operation_class.summary_keys)
+    keys[-1:-1] = [k for k in operation_class.occasional_keys if run.counts.get(k) and k not in keys]
     return " ".join(f"{key}={run.counts.get(key, 0)}" for key in keys)
 
 
@@ -346,11 +350,14 @@ class PaymentSelectionMixin(SelectionMixin):
         prefetch_related_objects(payments, Prefetch("options", queryset=options))
 
 
+def wallet_refs(wallet):
+    """The ``wallet=`` / ``payment=`` of an item about ``wallet``."""
+    return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
+
+
 class WalletSelectionMixin(SelectionMixin):
     record_name = "wallet"
-
-    def refs(self, wallet):
-        return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
+    refs = staticmethod(wallet_refs)
 
     def load_options(self, wallets):
         from django.db.models import Prefetch, prefetch_related_objects

@@ -6,8 +6,8 @@ from django.utils import timezone
 from ..amounts import format_units
 from ..models import ItemOutcome, Payment, PaymentStatus
 from ..payments import expire_payments
+from . import findings
 from .base import Operation, PaymentSelectionMixin, chunked
-from .holdings import UNDERPAID
 from .reclaim import ClosingMixin
 from .settling import SettlingMixin
 
@@ -15,6 +15,7 @@ from .settling import SettlingMixin
 class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operation):
     kind = "expire"
     summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "skipped", "failed")
+    occasional_keys = ("flagged", "unswept", "stranded")
 
     def eligible(self):
         return Payment.objects.filter(
@@ -37,14 +38,17 @@ class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operat
         self.load_options(payments)
         found = self.read_payments(payments)
         self.counts["scanned"] += len(payments)
-        self.settle([entry for entry in found if entry[1].settles], count="settled")
-        underpaid = [(p, a) for p, a, _ in found if a.verdict == UNDERPAID]
-        unpaid = [p for p, a, _ in found if not a.settles and a.verdict != UNDERPAID]
+        verdicts = self.act_on(found, expiring=True, settle_count="settled")
+        underpaid = verdicts[findings.EXPIRE_UNDERPAID]
+        unpaid = [v.payment for v in verdicts[findings.EXPIRE]]
+        for v in underpaid:  # what the wallet received is recorded on the payment
+            v.payment.paid_token, v.payment.paid_amount = v.assessment.token, v.assessment.held
         if self.dry_run:
-            changed = {p.pk for p in unpaid} | {p.pk for p, _ in underpaid}
+            changed = {p.pk for p in unpaid} | {v.payment.pk for v in underpaid}
         else:
-            changed = {p.pk for p in expire_payments(unpaid, underpaid=[p for p, _ in underpaid])}
-        for payment, assessment in underpaid:
+            changed = {p.pk for p in expire_payments(unpaid, underpaid=[v.payment for v in underpaid])}
+        for v in underpaid:
+            payment, assessment = v.payment, v.assessment
             token = assessment.token
             if payment.pk not in changed:
                 self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
@@ -61,7 +65,6 @@ class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operat
                     f"{format_units(assessment.expected, token.decimals)} {token.symbol}; wallet handed to sweep"
                 ),
             )
-        expired = [p for p in unpaid if p.pk in changed]
         for payment in unpaid:
             if payment.pk in changed:
                 self.record(
@@ -73,4 +76,4 @@ class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operat
                 )
             else:
                 self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
-        self.close_wallets([p.wallet for p in expired])
+        self.close_wallets([p.wallet for p in unpaid if p.pk in changed])

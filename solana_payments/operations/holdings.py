@@ -6,6 +6,13 @@ from solders.pubkey import Pubkey
 
 from ..chain.accounts import PROGRAM_BY_NAME, get_associated_token_address, token_account_from_account
 
+NATIVE = "native"
+
+
+def asset_key(token):
+    """How an asset is named in a wallet's ``balances`` and ``swept``: ``native`` for SOL, else the mint."""
+    return NATIVE if token.is_native else token.mint
+
 
 def token_program_id(token):
     return PROGRAM_BY_NAME[token.token_program]
@@ -33,12 +40,24 @@ class Holdings:
     address: Pubkey
     lamports: int = 0
     tokens: dict = field(default_factory=dict)  # token pk -> TokenHolding
+    swept: dict = field(default_factory=dict)  # asset key -> base units already moved to the receiver
 
     def amount_of(self, token):
+        """Base units of ``token`` the wallet holds now."""
         if token.is_native:
             return self.lamports
         holding = self.tokens.get(token.pk)
         return holding.amount if holding else 0
+
+    def received_of(self, token):
+        """Base units of ``token`` the wallet ever received: what it holds plus what was swept from it."""
+        return self.amount_of(token) + int(self.swept.get(asset_key(token), 0))
+
+    def balances(self):
+        """``{asset key: base units}`` of what it holds now (non-zero only), as stored on the wallet."""
+        held = {NATIVE: self.lamports} if self.lamports else {}
+        held.update({h.token.mint: h.amount for h in self.tokens.values() if h.amount})
+        return held
 
     @property
     def has_funds(self):
@@ -54,11 +73,18 @@ class Holdings:
 
 
 def read_holdings(chain, wallet_tokens, *, commitment=None):
-    """``{wallet: [PaymentToken, ...]}`` -> ``{wallet.pk: Holdings}`` with one getMultipleAccounts per 100 keys."""
+    """``{wallet: [PaymentToken, ...]}`` -> ``{wallet.pk: Holdings}`` with one getMultipleAccounts per 100 keys.
+
+    Read at ``PAYMENT_ACCEPTANCE_COMMITMENT`` unless told otherwise: a wallet is never called empty on a
+    view older than the one its payment was accepted on.
+    """
+    from ..conf import app_settings
+
+    commitment = commitment or app_settings.PAYMENT_ACCEPTANCE_COMMITMENT
     plan = []
     keys = []
     for wallet, tokens in wallet_tokens.items():
-        holdings = Holdings(address=Pubkey.from_string(wallet.address))
+        holdings = Holdings(address=Pubkey.from_string(wallet.address), swept=dict(wallet.swept or {}))
         plan.append((wallet, holdings, len(keys)))
         keys.append(holdings.address)
         for token in tokens:
@@ -100,10 +126,11 @@ class Assessment:
 
 
 def assess(options, holdings):
-    """Balance-based: a payment is paid when the wallet holds at least one option's amount."""
+    """Balance-based: a payment is paid when the wallet received at least one option's amount (what it
+    holds now plus what was already swept from it, so a top-up after a sweep adds up)."""
     best_partial = None
     for option in options:
-        held = holdings.amount_of(option.token)
+        held = holdings.received_of(option.token)
         if held >= option.amount:
             verdict = PAID if held == option.amount else OVERPAID
             return Assessment(verdict, option.token, held, option.amount)

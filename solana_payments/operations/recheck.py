@@ -1,24 +1,36 @@
-"""recheck: payments still ``initiated`` that were in fact paid on chain are settled."""
+"""recheck: payments still ``initiated`` that were in fact paid on chain are settled; and the watch over
+quiet wallets: those in a final state (expired, closed, swept) are re-read for ``WATCH_WINDOW`` after their
+last activity, oldest-checked first, so money that arrives late, after a sweep or through a lagging node
+is found and settled, flagged or swept by the same rule as everywhere else."""
 
 import datetime
 
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..amounts import format_units
 from ..conf import app_settings
-from ..models import OneTimeWallet, Payment, PaymentException, PaymentStatus
+from ..models import Payment, PaymentException, PaymentStatus, WalletState
+from . import findings
 from .base import Operation, PaymentSelectionMixin, chunked
-from .holdings import UNDERPAID
 from .settling import SettlingMixin
+
+QUIET_STATES = (
+    WalletState.PAYMENT_EXPIRED,
+    WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED,
+    WalletState.SENT_FUNDS,
+)
+LEAST_RECENTLY_CHECKED = (F("wallet__last_checked_at").asc(nulls_first=True), "pk")
 
 
 class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     kind = "recheck"
     default_limit = 200  # the seed's --limit default, wherever recheck is started from
     summary_keys = ("scanned", "reconciled", "pending", "failed")
+    occasional_keys = ("watched", "flagged", "unswept")
 
     def eligible(self):
+        if self.ids is not None:  # selected by hand: the chain decides, whatever state the records are in
+            return Payment.objects.select_related("wallet")
         eligible = Q(status=PaymentStatus.INITIATED)
         if self.options.get("include_expired"):
             window_start = timezone.now() - datetime.timedelta(seconds=app_settings.LATE_PAYMENT_WINDOW)
@@ -29,44 +41,39 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
             )
         return Payment.objects.filter(eligible).select_related("wallet")
 
-    def ineligible_reason(self, payment):
-        if payment.status == PaymentStatus.EXPIRED:
-            return "payment is expired (use --include-expired within LATE_PAYMENT_WINDOW)"
-        return f"payment is {payment.status}, not initiated"
+    def ineligible_reason(self, payment):  # pragma: no cover - every selected payment is eligible
+        return f"payment is {payment.status}"
+
+    def quiet(self, exclude):
+        """Payments whose wallet is quiet but still watched, oldest-checked first (``WATCH_BATCH_SIZE``)."""
+        size = app_settings.WATCH_BATCH_SIZE
+        if self.ids is not None or not size:
+            return []
+        since = timezone.now() - datetime.timedelta(seconds=app_settings.WATCH_WINDOW)
+        watched = Payment.objects.filter(
+            wallet__state__in=QUIET_STATES, wallet__last_activity_at__gte=since
+        ).exclude(pk__in=[p.pk for p in exclude])
+        return list(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
 
     def execute(self):
-        payments = self.select([F("wallet__last_checked_at").asc(nulls_first=True), "pk"])
-        self.set_total(len(payments))
+        payments = self.select(LEAST_RECENTLY_CHECKED)
+        quiet = self.quiet(exclude=payments)
+        self.set_total(len(payments) + len(quiet))
         for chunk in chunked(payments, self.CHUNK):
             self.check(chunk)
+            self.advance(len(chunk))
+        for chunk in chunked(quiet, self.CHUNK):
+            self.check(chunk)
+            self.counts["watched"] += len(chunk)
             self.advance(len(chunk))
 
     def check(self, payments):
         self.load_options(payments)
         found = self.read_payments(payments)
         self.counts["scanned"] += len(payments)
-        paid = [entry for entry in found if entry[1].settles]
-        self.settle(paid, from_statuses=(PaymentStatus.INITIATED, PaymentStatus.EXPIRED))
-        for payment, assessment, _ in found:
-            if assessment.settles:
-                continue
-            if assessment.verdict == UNDERPAID:
-                token = assessment.token
-                reason = (
-                    f"underpaid: holds {format_units(assessment.held, token.decimals)} of "
-                    f"{format_units(assessment.expected, token.decimals)} {token.symbol}"
-                )
-                self.skip(
-                    reason,
-                    count="pending",
-                    payment=payment,
-                    wallet=payment.wallet,
-                    token=token,
-                    amount=assessment.held,
-                )
-            else:
-                self.skip("not paid yet", count="pending", payment=payment, wallet=payment.wallet)
-        if not self.dry_run:
-            OneTimeWallet.objects.filter(pk__in=[p.wallet_id for p in payments]).update(
-                last_checked_at=timezone.now()
-            )
+        verdicts = self.act_on(found)
+        self.record_pending(verdicts[findings.PENDING])
+        if self.ids is not None:  # chosen by hand: say what was found, even when nothing was
+            for v in verdicts[findings.QUIET]:
+                reason = f"payment is {v.payment.status}: nothing new on chain"
+                self.skip(reason, count="pending", payment=v.payment, wallet=v.wallet)

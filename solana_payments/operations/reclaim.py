@@ -1,17 +1,18 @@
 """reclaim: the empty token accounts of expired wallets are closed and their rent returns to the fee payer."""
 
 from django.db.models import F
+from django.utils import timezone
 from solders.pubkey import Pubkey
 
 from ..amounts import format_units
 from ..bulk import update_rows
-from ..chain.keypairs import parse_keypair
 from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
 from ..conf import app_settings
-from ..models import ItemOutcome, OneTimeWallet, Payment, PaymentException, PaymentStatus, WalletState
-from .base import Operation, WalletSelectionMixin, chunked, wallet_tokens
-from .holdings import read_holdings, token_program_id
-from .sending import LANDED, UNKNOWN, fee_shares, send_and_confirm
+from ..models import ItemOutcome, OneTimeWallet, WalletState
+from .base import Operation, WalletSelectionMixin, chunked, wallet_refs, wallet_tokens
+from .holdings import assess, read_holdings, token_program_id
+from .sending import LANDED, UNKNOWN, SigningMixin, fee_shares, send_and_confirm
+from .settling import SettlingMixin, remember_balances
 
 
 def describe_funds(holdings, tokens):
@@ -25,70 +26,78 @@ def describe_funds(holdings, tokens):
     return ", ".join(parts)
 
 
-class ClosingMixin:
+class ClosingMixin(SigningMixin, SettlingMixin):
     """Closing the token accounts of wallets whose payment expired; shared by reclaim and expire."""
 
     tokens_of = staticmethod(wallet_tokens)
-
-    @staticmethod
-    def wallet_refs(wallet):
-        return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
-
-    def fee_payer(self):
-        if not hasattr(self, "_fee_payer"):
-            self._fee_payer = parse_keypair(app_settings.FEE_PAYER_KEYPAIR)
-        return self._fee_payer
+    wallet_refs = staticmethod(wallet_refs)
 
     def close_wallets(self, wallets):
         wallets = self.claim(wallets, [WalletState.PAYMENT_EXPIRED], self.wallet_refs)
         if not wallets:
             return
+        for wallet in wallets:
+            wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
         tokens = {w.pk: self.tokens_of(w) for w in wallets}
-        self.pause()
-        holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
-        stranded, to_close, empty = [], [], []
-        for wallet in wallets:
-            held = holdings[wallet.pk]
-            if held.has_funds:
-                stranded.append(wallet)
-            elif held.open_token_accounts:
-                to_close.append(wallet)
-            else:
-                empty.append(wallet)
-        self._hand_to_sweep(stranded, holdings, tokens)
-        self._mark_closed(empty, holdings, reason="no token account left to close")
+        wallets = self.read_wallets(wallets, tokens)
+        funded = [w for w in wallets if self._holdings[w.pk].has_funds]
+        to_close = [w for w in wallets if w not in funded and self._holdings[w.pk].open_token_accounts]
+        empty = [w for w in wallets if w not in funded and w not in to_close]
+        self.found_funds(funded)
+        self._mark_closed(empty, reason="no token account left to close")
         for batch in self.send_batches(to_close):
-            self._close(batch, holdings)
+            self._close(batch, self._holdings)
 
-    def _hand_to_sweep(self, wallets, holdings, tokens):
+    def read_wallets(self, wallets, tokens):
+        self.pause()
+        self._holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
+        if not self.dry_run:
+            remember_balances(wallets, self._holdings)
+        return wallets
+
+    def found_funds(self, wallets):
+        """Funds in a wallet about to be closed: the chain rule settles or flags its payment and hands the
+        wallet to sweep, exactly as if recheck had seen them first."""
         if not wallets:
             return
-        if not self.dry_run:
-            OneTimeWallet.objects.filter(
-                pk__in=[w.pk for w in wallets], state=WalletState.PAYMENT_EXPIRED
-            ).update(state=WalletState.RECEIVED_FUNDS)
-            Payment.objects.filter(
-                wallet__in=[w.pk for w in wallets], status=PaymentStatus.EXPIRED, exception=""
-            ).update(exception=PaymentException.PAID_LATE)
+        found = []
         for wallet in wallets:
-            funds = describe_funds(holdings[wallet.pk], tokens[wallet.pk])
-            self.skip(
-                f"stranded funds: holds {funds} after expiry; not closed, handed to sweep (paid late)",
-                count="stranded",
-                **self.wallet_refs(wallet),
-            )
+            payment = getattr(wallet, "payment", None)
+            held = self._holdings[wallet.pk]
+            if payment is None:
+                self.skip(
+                    f"holds {describe_funds(held, self.tokens_of(wallet))} but belongs to no payment; left open",
+                    count="stranded",
+                    wallet=wallet,
+                )
+                continue
+            payment.wallet = wallet
+            found.append((payment, assess(payment.options.all(), held), held))
+        self.act_on(found, settle_count="settled")
 
-    def _mark_closed(self, wallets, holdings, *, reason, signature="", fees=None, rents=None):
+    def _mark_closed(self, wallets, *, reason, signature="", fees=None, rents=None):
         if not wallets:
             return
         if not self.dry_run:
-            closed = []
             for wallet in wallets:
                 wallet.state = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
                 wallet.rent_reclaimed += (rents or {}).get(wallet.pk, 0)
-                closed.append(wallet)
-            update_rows(OneTimeWallet, closed, ["state", "rent_reclaimed"])
+            update_rows(
+                OneTimeWallet,
+                wallets,
+                ["state", "rent_reclaimed"],
+                where={"state": WalletState.PAYMENT_EXPIRED},  # never over a settlement written meanwhile
+                last_activity_at=timezone.now(),
+            )
+            closed = set(
+                OneTimeWallet.objects.filter(
+                    pk__in=[w.pk for w in wallets], state=WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
+                ).values_list("pk", flat=True)
+            )
         for wallet in wallets:
+            if not self.dry_run and wallet.pk not in closed:
+                self.skip("changed by another run meanwhile; not marked closed", **self.wallet_refs(wallet))
+                continue
             self.record(
                 ItemOutcome.DONE,
                 count="closed",
@@ -101,10 +110,13 @@ class ClosingMixin:
 
     def _close(self, wallets, holdings):
         fee_payer = self.fee_payer()
+        wallets = self.signable(wallets)
+        if not wallets:
+            return
         by_address = {w.address: w for w in wallets}
         funds = [
             WalletFunds(
-                wallet.keypair(),
+                self._keypairs.pop(wallet.pk),
                 0,
                 [
                     TokenHolding(
@@ -137,28 +149,31 @@ class ClosingMixin:
         if self.dry_run:
             self._mark_closed(
                 wallets,
-                holdings,
                 reason="would close token accounts",
                 signature=signatures,
                 fees=fees,
                 rents=rents,
             )
             return
-        outcomes = send_and_confirm(self, [tx.transaction for tx in built])
+        sent = send_and_confirm(self, [tx.transaction for tx in built])
+        outcomes = sent.outcomes
         landed = [w for w in wallets if outcomes[signatures[w.pk]].state == LANDED]
         self.pause()
         after = read_holdings(self.chain, {w: self.tokens_of(w) for w in landed}) if landed else {}
-        verified = [w for w in landed if not after[w.pk].open_token_accounts and not after[w.pk].lamports]
+        remember_balances(landed, after)
+        verified = [w for w in landed if not after[w.pk].open_token_accounts and not after[w.pk].has_funds]
+        funded = [w for w in landed if after[w.pk].has_funds]
+        self._holdings.update({w.pk: after[w.pk] for w in funded})
+        self.found_funds(funded)  # money that arrived while the accounts were being closed
         self._mark_closed(
             verified,
-            holdings,
             reason="token accounts closed, rent reclaimed",
             signature=signatures,
             fees=fees,
             rents=rents,
         )
         for wallet in wallets:
-            if wallet in verified:
+            if wallet in verified or wallet in funded:
                 continue
             outcome = outcomes[signatures[wallet.pk]]
             if outcome.state == LANDED:
@@ -174,13 +189,14 @@ class ClosingMixin:
                 fee=fee,
                 **self.wallet_refs(wallet),
             )
-        if getattr(self, "chain_error", None):
-            raise self.chain_error
+        if sent.chain_error:
+            raise sent.chain_error
 
 
 class ReclaimOperation(ClosingMixin, WalletSelectionMixin, Operation):
     kind = "reclaim"
     summary_keys = ("scanned", "closed", "stranded", "skipped", "failed")
+    occasional_keys = ("settled", "flagged", "unswept")
 
     def eligible(self):
         return OneTimeWallet.objects.filter(state=WalletState.PAYMENT_EXPIRED).select_related("payment")

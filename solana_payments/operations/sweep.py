@@ -10,6 +10,7 @@ import base64
 from collections import defaultdict
 
 from django.db.models import F
+from django.utils import timezone
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
@@ -23,19 +24,11 @@ from ..chain.transactions import (
     build_sweep_transactions,
 )
 from ..conf import app_settings
-from ..exceptions import WalletKeyError
-from ..models import (
-    SETTLED_STATUSES,
-    ItemOutcome,
-    OneTimeWallet,
-    PaymentException,
-    PaymentToken,
-    WalletState,
-)
-from .base import Operation, WalletSelectionMixin, chunked
-from .holdings import read_holdings, token_account_address, token_program_id
-from .reclaim import ClosingMixin
-from .sending import FAILED, LANDED, fee_shares, send_and_confirm
+from ..models import ItemOutcome, OneTimeWallet, PaymentStatus, PaymentToken, WalletState
+from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
+from .holdings import NATIVE, assess, asset_key, read_holdings, token_account_address, token_program_id
+from .sending import FAILED, LANDED, SigningMixin, fee_shares, send_and_confirm
+from .settling import SettlingMixin, remember_balances
 
 SWEEPABLE_STATES = (
     WalletState.RECEIVED_FUNDS,
@@ -43,20 +36,26 @@ SWEEPABLE_STATES = (
     WalletState.PROCESSING_FUNDS,
     WalletState.FAILED_TO_SEND_FUNDS,
 )
-FLAGGED = (PaymentException.PAID_LATE, PaymentException.UNDERPAID, PaymentException.OVERPAID)
 WRITE_AHEAD_FIELDS = ["state", "pending_signature", "pending_transaction", "pending_valid_until"]
 
 
-def is_ready(wallet):
+def not_ready_reason(wallet):
+    """Why a wallet in a sweepable state is not swept now, or ``""`` when it is."""
     payment = getattr(wallet, "payment", None)
-    return payment is not None and (payment.status in SETTLED_STATUSES or payment.exception in FLAGGED)
+    if payment is None:
+        return "the wallet belongs to no payment"
+    if payment.status == PaymentStatus.INITIATED:
+        return "checkout still in progress: the payment is not settled"
+    if payment.exception and payment.exception in app_settings.HOLD_FLAGGED_FUNDS:
+        return f"held: the payment is flagged {payment.exception} and HOLD_FLAGGED_FUNDS keeps such funds"
+    return ""
 
 
-class SweepOperation(WalletSelectionMixin, Operation):
+class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operation):
     kind = "sweep"
     summary_keys = ("scanned", "swept", "skipped", "failed")
-    fee_payer = ClosingMixin.fee_payer
-    wallet_refs = staticmethod(ClosingMixin.wallet_refs)
+    occasional_keys = ("held", "flagged", "unswept")
+    wallet_refs = staticmethod(wallet_refs)
 
     def eligible(self):
         return OneTimeWallet.objects.filter(state__in=SWEEPABLE_STATES).select_related("payment")
@@ -74,12 +73,15 @@ class SweepOperation(WalletSelectionMixin, Operation):
             self.counts["scanned"] += len(chunk)
             ready = []
             for wallet in chunk:
-                if is_ready(wallet):
-                    ready.append(wallet)
-                else:
+                reason = not_ready_reason(wallet)
+                if reason:
                     self.skip(
-                        "checkout still in progress: the payment is not settled", **self.wallet_refs(wallet)
+                        reason,
+                        count="held" if reason.startswith("held") else None,
+                        **self.wallet_refs(wallet),
                     )
+                else:
+                    ready.append(wallet)
             ready = self.claim(ready, SWEEPABLE_STATES, self.wallet_refs)
             self.refresh_written_ahead(ready)
             written_ahead = [w for w in ready if w.pending_signature]
@@ -88,6 +90,11 @@ class SweepOperation(WalletSelectionMixin, Operation):
             self.advance(len(chunk))
             if self.chain_error:
                 raise self.chain_error
+
+    def send(self, transactions):
+        sent = send_and_confirm(self, transactions)
+        self.chain_error = self.chain_error or sent.chain_error
+        return sent.outcomes
 
     @staticmethod
     def refresh_written_ahead(wallets):
@@ -132,7 +139,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                 VersionedTransaction.from_bytes(base64.b64decode(groups[s][0].pending_transaction))
                 for s in resend
             ]
-            for signature, outcome in send_and_confirm(self, txs).items():
+            for signature, outcome in self.send(txs).items():
                 if outcome.state == LANDED:
                     landed.append(signature)
                 elif outcome.state == FAILED:
@@ -183,10 +190,16 @@ class SweepOperation(WalletSelectionMixin, Operation):
                 wallet.pending_signature = wallet.pending_transaction = ""
                 wallet.pending_valid_until = None
                 wallet.rent_reclaimed += rent
+                add_swept(wallet, moved)
                 done.append(wallet)
                 self._record_moves(wallet, signature, moved, share, rent, note="earlier transaction landed")
         if not self.dry_run:
-            update_rows(OneTimeWallet, done, WRITE_AHEAD_FIELDS + ["rent_reclaimed"])
+            update_rows(
+                OneTimeWallet,
+                done,
+                WRITE_AHEAD_FIELDS + ["rent_reclaimed", "swept"],
+                last_activity_at=timezone.now(),
+            )
 
     # -- a fresh sweep ---------------------------------------------------------------------------------
 
@@ -196,17 +209,28 @@ class SweepOperation(WalletSelectionMixin, Operation):
         tokens = {w.pk: self.tokens_of(w) for w in wallets}
         self.pause()
         holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
-        empty = [
-            w for w in wallets if not holdings[w.pk].has_funds and not holdings[w.pk].open_token_accounts
-        ]
-        for wallet in empty:
-            wallet.state = WalletState.SENT_FUNDS
-            self.skip("nothing left to sweep", **self.wallet_refs(wallet))
-        if empty and not self.dry_run:
-            update_rows(OneTimeWallet, empty, ["state"])
+        empty, behind = [], []
+        for wallet in wallets:
+            if holdings[wallet.pk].has_funds:
+                continue
+            missing = self.unswept(wallet)
+            if missing:
+                behind.append(wallet)
+                self.skip(
+                    f"the node shows the wallet empty, yet {missing} of its payment was never swept: "
+                    "the read lags behind the chain; left for the next run",
+                    **self.wallet_refs(wallet),
+                )
+            elif not holdings[wallet.pk].open_token_accounts:
+                empty.append(wallet)
+                wallet.state = WalletState.SENT_FUNDS
+                self.skip("nothing left to sweep", **self.wallet_refs(wallet))
+        if not self.dry_run:
+            remember_balances([w for w in wallets if w not in behind], holdings)
+            update_rows(OneTimeWallet, empty, ["state"], last_activity_at=timezone.now())
         by_receiver = defaultdict(list)
         for wallet in wallets:
-            if wallet not in empty:
+            if wallet not in empty and wallet not in behind:
                 by_receiver[wallet.receiver_address or app_settings.RECEIVER_ADDRESS].append(wallet)
         for receiver, group in by_receiver.items():
             receiver = Pubkey.from_string(receiver)
@@ -240,7 +264,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
             priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
             max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
         )
-        outcomes = {} if self.dry_run else send_and_confirm(self, [tx.transaction for tx in built])
+        outcomes = {} if self.dry_run else self.send([tx.transaction for tx in built])
         symbols = ", ".join(t.symbol for t in missing)
         for tx in built:
             outcome = outcomes.get(tx.signature)
@@ -265,16 +289,11 @@ class SweepOperation(WalletSelectionMixin, Operation):
 
     def _sweep_to(self, receiver, wallets, holdings, missing):
         funds, members = [], []
-        for wallet in wallets:
-            try:
-                keypair = wallet.keypair()
-            except WalletKeyError as exc:
-                self.record(ItemOutcome.FAILED, reason=str(exc), **self.wallet_refs(wallet))
-                continue
+        for wallet in self.signable(wallets):
             held = holdings[wallet.pk]
             funds.append(
                 WalletFunds(
-                    keypair,
+                    self._keypairs.pop(wallet.pk),
                     held.lamports,
                     [
                         TokenHolding(
@@ -321,7 +340,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                 wallet.pending_transaction = encoded
                 wallet.pending_valid_until = blockhash.last_valid_block_height
         update_rows(OneTimeWallet, members, WRITE_AHEAD_FIELDS)  # write-ahead, before anything is sent
-        outcomes = send_and_confirm(self, [tx.transaction for tx, _ in plan])
+        outcomes = self.send([tx.transaction for tx, _ in plan])
         changed = []
         for tx, shares in plan:
             outcome = outcomes[tx.signature]
@@ -335,6 +354,7 @@ class SweepOperation(WalletSelectionMixin, Operation):
                     wallet.pending_valid_until = None
                     wallet.rent_reclaimed += rent
                     wallet.last_error = ""
+                    add_swept(wallet, moved)
                     self._record_moves(wallet, tx.signature, moved, fee, rent)
                 elif outcome.state == FAILED:
                     wallet.state = WalletState.FAILED_TO_SEND_FUNDS
@@ -356,7 +376,52 @@ class SweepOperation(WalletSelectionMixin, Operation):
                         **self.wallet_refs(wallet),
                     )
                 changed.append(wallet)
-        update_rows(OneTimeWallet, changed, WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error"])
+        self.verify_empty([w for w in changed if w.state == WalletState.SENT_FUNDS], holdings)
+        update_rows(
+            OneTimeWallet,
+            changed,
+            WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error", "swept", "last_checked_at"],
+            last_activity_at=timezone.now(),
+        )
+
+    def verify_empty(self, wallets, before):
+        """A swept wallet is ``sent_funds`` only when a read after the sweep landed shows it empty.
+
+        Funds other than those just swept arrived meanwhile: the wallet stays to be swept again, and the
+        chain rule flags its payment (topped up, paid twice). A view still showing exactly what was swept
+        lags behind the transaction: the wallet is marked sent and put first in the watch's queue.
+        """
+        if not wallets:
+            return
+        self.pause()
+        after = read_holdings(self.chain, {w: self.tokens_of(w) for w in wallets})
+        now = timezone.now()
+        arrived, lagging = [], []
+        for wallet in wallets:
+            held = after[wallet.pk]
+            if held.has_funds and held.balances() == before[wallet.pk].balances():
+                lagging.append(wallet)
+                wallet.last_checked_at = None
+            else:
+                wallet.last_checked_at = now
+                if held.has_funds:
+                    wallet.state = WalletState.RECEIVED_FUNDS
+                    arrived.append(wallet)
+        remember_balances([w for w in wallets if w not in lagging], after, checked=False)
+        for wallet in arrived:
+            wallet.payment.wallet = wallet
+        self.act_on([(w.payment, assess(w.payment.options.all(), after[w.pk]), after[w.pk]) for w in arrived])
+
+    def unswept(self, wallet):
+        """What of the wallet's payment the records say is still in it (``""`` when nothing is)."""
+        payment = getattr(wallet, "payment", None)
+        if payment is None or not payment.paid_amount:
+            return ""
+        token = next((t for t in self.tokens_of(wallet) if t.pk == payment.paid_token_id), None)
+        if token is None:
+            return ""
+        missing = payment.paid_amount - int((wallet.swept or {}).get(asset_key(token), 0))
+        return _label(token, missing, token.mint) if missing > 0 else ""
 
     # -- items -----------------------------------------------------------------------------------------
 
@@ -388,6 +453,16 @@ class SweepOperation(WalletSelectionMixin, Operation):
     def _record_planned(self, wallet, held, signature, fee):
         rent = sum(h.lamports for h in held.open_token_accounts)
         self._record_moves(wallet, signature, _planned_moves(held), fee, rent)
+
+
+def add_swept(wallet, moved):
+    """Add what a landed sweep moved to the wallet's running totals (its ``swept``)."""
+    swept = dict(wallet.swept or {})
+    for mint, amount, _ in moved:
+        if amount:
+            key = mint or NATIVE
+            swept[key] = int(swept.get(key, 0)) + amount
+    wallet.swept = swept
 
 
 def _planned_moves(held):
