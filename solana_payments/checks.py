@@ -26,6 +26,8 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_hook()
     errors += _check_explorer_url()
     errors += _check_schedules()
+    errors += _check_watch()
+    errors += _check_held_funds()
     errors += _check_unknown_names()
     return errors
 
@@ -213,6 +215,46 @@ def _check_schedules():
                 )
             )
     return errors
+
+
+def _check_watch():
+    window, late, size = (
+        app_settings.WATCH_WINDOW,
+        app_settings.LATE_PAYMENT_WINDOW,
+        app_settings.WATCH_BATCH_SIZE,
+    )
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return [_error(f"WATCH_BATCH_SIZE must be a whole number of 0 or more, not {size!r}.", None, "E010")]
+    if not _is_number(window) or window < 0:
+        return [_error(f"WATCH_WINDOW must be a number of seconds, not {window!r}.", None, "E010")]
+    if isinstance(late, (int, float)) and window < late:
+        return [
+            _error(
+                f"WATCH_WINDOW ({window} s) is shorter than LATE_PAYMENT_WINDOW ({late} s).",
+                "A payment accepted late must still be watched: make WATCH_WINDOW at least as long.",
+                "E010",
+            )
+        ]
+    return []
+
+
+def _check_held_funds():
+    from .models import PaymentException
+
+    value = app_settings.HOLD_FLAGGED_FUNDS
+    known = [e for e in PaymentException.values if e]
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        return [_error(f"HOLD_FLAGGED_FUNDS must be a list of exceptions, not {value!r}.", None, "E011")]
+    unknown = sorted(str(v) for v in value if v not in known)
+    if unknown:
+        return [
+            _error(
+                f"HOLD_FLAGGED_FUNDS names unknown exceptions: {', '.join(unknown)}.",
+                f"Choose among {', '.join(known)}.",
+                "E011",
+            )
+        ]
+    return []
 
 
 def _check_unknown_names():

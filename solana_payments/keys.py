@@ -1,4 +1,4 @@
-"""Wallet secrets: keypair generation, encryption at rest with MultiFernet, and key rotation.
+"""Wallet secrets: keypair generation and encryption at rest with MultiFernet (rotation: ``key_rotation``).
 
 ``ONE_TIME_WALLETS_ENCRYPTION_KEY`` is one Fernet key or a list of them: the first encrypts, every key
 decrypts, so keys can be rotated without downtime (add the new key first, rotate, then drop the old one).
@@ -65,54 +65,3 @@ def new_wallet_secret():
     """A fresh keypair and its encrypted secret."""
     keypair = Keypair()
     return keypair, encrypt_keypair(keypair)
-
-
-def rotate_wallet_keys(*, batch_size=500):
-    """Re-encrypt every wallet's secret under the first key. Idempotent; returns counts.
-
-    Rows already under the first key are left untouched. A wallet no key can decrypt stops the
-    rotation with ``WalletKeyError`` naming it; rows of finished batches stay rotated.
-    """
-    from django.db import transaction
-
-    from .models import OneTimeWallet
-
-    fernet = get_fernet()
-    primary = Fernet(configured_keys()[0])
-    counts = {"checked": 0, "rotated": 0, "unchanged": 0}
-    last_pk = 0
-    while True:
-        batch = list(
-            OneTimeWallet.objects.filter(pk__gt=last_pk)
-            .order_by("pk")
-            .only("pk", "encrypted_secret")[:batch_size]
-        )
-        if not batch:
-            return counts
-        changed = []
-        for wallet in batch:
-            counts["checked"] += 1
-            token = wallet.encrypted_secret.encode("ascii")
-            if _is_under(primary, token):
-                counts["unchanged"] += 1
-                continue
-            try:
-                wallet.encrypted_secret = fernet.rotate(token).decode("ascii")
-            except InvalidToken:
-                raise WalletKeyError(
-                    f"Cannot decrypt the secret of wallet {wallet.pk}: "
-                    "none of the configured keys matches it."
-                ) from None
-            changed.append(wallet)
-        with transaction.atomic():
-            OneTimeWallet.objects.bulk_update(changed, ["encrypted_secret"])
-        counts["rotated"] += len(changed)
-        last_pk = batch[-1].pk
-
-
-def _is_under(fernet, token):
-    try:
-        fernet.decrypt(token)
-    except InvalidToken:
-        return False
-    return True

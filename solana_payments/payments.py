@@ -210,15 +210,33 @@ def flag_payments(flags):
     status and exception it was read with. ``(token, received)`` also records what the wallet received
     (for a payment that is not settled). Returns the payments flagged; ``payment_flagged`` follows on commit.
     """
-    flagged = []
+    groups = {}  # one guarded UPDATE per (status read, exception read, new exception, what was received)
+    for payment, exception, received in flags:
+        key = (
+            payment.status,
+            payment.exception,
+            exception,
+            received[0].pk if received else None,
+            received and received[1],
+        )
+        groups.setdefault(key, []).append((payment, received))
     now = timezone.now()
     with transaction.atomic():
-        for payment, exception, received in flags:
-            values = {"exception": exception, "updated_at": now}
+        for (status, old, new, _, _), members in groups.items():
+            values = {"exception": new, "updated_at": now}
+            received = members[0][1]
             if received is not None:
                 values["paid_token"], values["paid_amount"] = received
-            rows = Payment.objects.filter(pk=payment.pk, status=payment.status, exception=payment.exception)
-            if rows.update(**values):
+            pks = [payment.pk for payment, _ in members]
+            Payment.objects.filter(pk__in=pks, status=status, exception=old).update(**values)
+        changed = set(
+            Payment.objects.filter(pk__in=[p.pk for p, _, _ in flags], updated_at=now).values_list(
+                "pk", flat=True
+            )
+        )
+        flagged = []
+        for payment, exception, received in flags:
+            if payment.pk in changed:
                 payment.exception = exception
                 if received is not None:
                     payment.paid_token, payment.paid_amount = received

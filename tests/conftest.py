@@ -4,8 +4,6 @@ from solders.keypair import Keypair
 
 from solana_payments.models import PaymentToken, TokenProgram
 
-pytest_plugins = ["solana_payments.localnet.pytest_plugin"]
-
 TEST_FERNET_KEY = Fernet.generate_key().decode()
 
 

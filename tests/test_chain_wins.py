@@ -254,6 +254,20 @@ def test_an_undecryptable_wallet_fails_alone(shop, kind):
     assert good.wallet.rent_reclaimed == good.wallet.rent_paid == 2_039_280
 
 
+@pytest.mark.parametrize("kind", ["recheck", "expire"])
+def test_a_wallet_with_a_broken_address_fails_alone(shop, kind):
+    broken, paid = shop.new_payment({"SOL": "0.5"}), shop.new_payment({"SOL": "0.5"})
+    OneTimeWallet.objects.filter(pk=broken.wallet_id).update(address="not-an-address")
+    shop.pay(paid, "SOL", 500_000_000)
+    if kind == "expire":
+        overdue(broken)
+        overdue(paid)
+    run = run_operation(kind, trigger="schedule")
+    assert run.status == RunStatus.PARTIAL and run.counts["failed"] == 1
+    assert "is not a Solana address" in run.items.get(payment=broken).reason
+    assert state(paid)[0] == "confirmed"
+
+
 # -- policy: holding flagged funds, and the dashboard's figures from the chain reads -------------------
 
 

@@ -6,7 +6,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
 from solana_payments.exceptions import WalletKeyError
-from solana_payments.keys import decrypt_keypair, encrypt_keypair, new_wallet_secret, rotate_wallet_keys
+from solana_payments.key_rotation import rotate_wallet_keys
+from solana_payments.keys import decrypt_keypair, encrypt_keypair, new_wallet_secret
 from solana_payments.models import OneTimeWallet
 
 

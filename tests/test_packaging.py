@@ -49,3 +49,11 @@ def test_migrations_match_the_models():
     from django.core.management import call_command
 
     call_command("makemigrations", "solana_payments", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_the_localnet_fixtures_are_a_pytest_plugin_of_the_installed_app(request):
+    from importlib.metadata import entry_points
+
+    plugins = {e.name: e.value for e in entry_points(group="pytest11")}
+    assert plugins["solana_payments_localnet"] == "solana_payments.localnet.pytest_plugin"
+    assert request.config.pluginmanager.has_plugin("solana_payments_localnet")  # loaded by pytest itself

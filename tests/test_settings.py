@@ -60,6 +60,11 @@ def test_check_is_registered_with_django(configure):
         ("RPC_TIMEOUT", "10", "solana_payments.E006"),
         ("RPC_RATE_LIMIT", -1, "solana_payments.E006"),
         ("ON_PAYMENT_ACCEPTED", "no.such.module.hook", "solana_payments.E007"),
+        ("WATCH_WINDOW", 3600, "solana_payments.E010"),  # shorter than LATE_PAYMENT_WINDOW
+        ("WATCH_WINDOW", float("nan"), "solana_payments.E010"),
+        ("WATCH_BATCH_SIZE", 1.5, "solana_payments.E010"),
+        ("HOLD_FLAGGED_FUNDS", "underpaid", "solana_payments.E011"),
+        ("HOLD_FLAGGED_FUNDS", ["underpaid", "lost"], "solana_payments.E011"),
         ("RPC_URLL", "http://typo", "solana_payments.W001"),
         ("PROGRESS_EVERY_SECONDS", "2", "solana_payments.E006"),
         ("PROGRESS_EVERY_SECONDS", 0, "solana_payments.E006"),

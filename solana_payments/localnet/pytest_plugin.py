@@ -1,6 +1,6 @@
 """pytest fixtures for the localnet.
 
-Enabled by `pytest_plugins = ["solana_payments.localnet.pytest_plugin"]` in a conftest.py.
+Registered as a `pytest11` entry point: installing the app makes these fixtures available to any test suite.
 
 - `localnet_server` (session): one HTTP server for the whole run.
 - `localnet` (function): that server with a fresh ledger, no faults and zeroed counts for each test.

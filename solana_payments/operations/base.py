@@ -315,6 +315,28 @@ class SelectionMixin:
         raise NotImplementedError
 
     def select(self, order_by):
+        return self.readable(self._select(order_by))
+
+    def readable(self, records):
+        """Records whose wallet address parses; each other one is one failed item, never a failed run."""
+        from solders.pubkey import Pubkey
+
+        usable = []
+        for record in records:
+            address = record.address if self.record_name == "wallet" else record.wallet.address
+            try:
+                Pubkey.from_string(address)
+            except ValueError:
+                self.record(
+                    ItemOutcome.FAILED,
+                    reason=f"wallet address {address!r} is not a Solana address",
+                    **self.refs(record),
+                )
+                continue
+            usable.append(record)
+        return usable
+
+    def _select(self, order_by):
         eligible = self.eligible()
         if self.ids is None:
             queryset = eligible.order_by(*order_by)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import SETTLED_STATUSES, PaymentException, PaymentStatus, WalletState
-from .holdings import UNDERPAID, asset_key
+from .holdings import UNDERPAID
 
 SETTLE = "settle"
 EXPIRE = "expire"
@@ -100,11 +100,10 @@ def _flag(verdict, payment, exception):
 def extra_received(payment, holdings):
     """For a settled payment: ``paid_twice`` when another full amount of some option arrived after it
     was settled, ``topped_up`` when less did, ``""`` when it received nothing beyond what settled it."""
-    paid_key = asset_key(payment.paid_token) if payment.paid_token_id else None
     flag = ""
-    for option in payment.options.all():
+    for option in payment.options.all():  # the paid token is one of them: no query for it
         received = holdings.received_of(option.token)
-        settled_with = (payment.paid_amount or 0) if asset_key(option.token) == paid_key else 0
+        settled_with = (payment.paid_amount or 0) if option.token_id == payment.paid_token_id else 0
         extra = received - settled_with
         if extra >= option.amount:
             return PaymentException.PAID_TWICE

@@ -53,7 +53,7 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
         watched = Payment.objects.filter(
             wallet__state__in=QUIET_STATES, wallet__last_activity_at__gte=since
         ).exclude(pk__in=[p.pk for p in exclude])
-        return list(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
+        return self.readable(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
 
     def execute(self):
         payments = self.select(LEAST_RECENTLY_CHECKED)

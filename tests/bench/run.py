@@ -38,7 +38,9 @@ def main(argv=None):
     parser.add_argument("--sizes", default="1000", help="comma-separated record counts (e.g. 1000,10000)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", default="docs/benchmark.json", help="where to write the table as JSON")
-    parser.add_argument("--only", help="comma-separated scenarios (recheck,expire,sweep,reclaim,export)")
+    parser.add_argument(
+        "--only", help="comma-separated scenarios (recheck,expire,sweep,reclaim,watch,export)"
+    )
     args = parser.parse_args(argv)
     setup_django(args.db)
 
@@ -117,6 +119,9 @@ def budgets(row, scenario):
                 row["rpc_requests"] <= limit,
             )
         )
+    if row["operation"] == "watch":
+        limit = n / 50 + 4
+        checks.append((f"RPC {row['rpc_requests']} <= N/50 + 4 = {limit:.0f}", row["rpc_requests"] <= limit))
     if row["operation"] == "sweep":
         n_sol, n_token = scenario.sol_wallets, scenario.token_wallets
         limit = math.ceil(n_sol / 9) + math.ceil(n_token / 6) + 2

@@ -37,6 +37,7 @@ COMMANDS = {
     "expire": "close_expired_solana_payments_with_wallets",
     "sweep": "send_solana_payments_from_one_time_wallets",
     "reclaim": "close_expired_one_time_wallets_and_reclaim_funds",
+    "watch": "recheck_initiated_solana_payments",  # recheck's watch over N quiet (swept) wallets
     "export": None,  # the payments CSV export, through the resource the admin uses
 }
 
@@ -179,6 +180,14 @@ class Bench:
         if name == "export":
             self.make(size, options={"SOL": SOL_AMOUNT, "USDC": USDC_AMOUNT})
             return Scenario(name, size)
+        if name == "watch":
+            keypairs = self.make(size, options=both, status="confirmed", state="sent_funds")
+            Payment.objects.update(paid_token=self.tokens["SOL"], paid_amount=SOL_AMOUNT)
+            OneTimeWallet.objects.update(last_activity_at=timezone.now(), swept={"native": SOL_AMOUNT})
+            topped_up = max(1, size // 500)
+            for keypair in keypairs[:topped_up]:  # money after the sweep: found, flagged, handed to sweep
+                self.localnet.airdrop(keypair.pubkey(), SOL_AMOUNT // 10)
+            return Scenario(name, size, paid=topped_up)
         if name == "reclaim":
             for keypair in self.make(
                 size, options={"USDC": USDC_AMOUNT}, status="expired", state="payment_expired", overdue=True
@@ -193,6 +202,12 @@ class Bench:
         from .run import budgets
 
         scenario = self.build(name, size)
+        kind = "recheck" if name == "watch" else name
+        settings.SOLANA_PAYMENTS = {
+            **settings.SOLANA_PAYMENTS,
+            "WATCH_BATCH_SIZE": size if name == "watch" else 1000,
+        }
+        app_settings.reload()
         self.localnet.reset_counts()
         fee_payer_before = self.localnet.get_balance(self.localnet.fee_payer.pubkey())
         tracemalloc.start()
@@ -207,7 +222,7 @@ class Bench:
         tracemalloc.stop()
         if name == "export":
             return self.export_row(size, exported, len(queries), seconds, peak)
-        run = OperationRun.objects.get(kind=name)
+        run = OperationRun.objects.get(kind=kind)
         counts = dict(self.localnet.request_counts)
         items = OperationItem.objects.filter(run=run)
         row = {
@@ -238,6 +253,10 @@ class Bench:
                 "SOL not conserved"
             )
             assert self.receiver_usdc() == scenario.token_wallets * USDC_AMOUNT, "USDC not conserved"
+        if name == "watch":
+            assert run.counts.get("watched") == size and run.counts.get("flagged") == scenario.paid, (
+                run.counts
+            )
         if name == "reclaim":
             per_tx = Counter(s for s in items.exclude(signature="").values_list("signature", flat=True))
             row["wallets_per_tx"] = max(per_tx.values(), default=0)

@@ -2,7 +2,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from solana_payments.exceptions import WalletKeyError
-from solana_payments.keys import rotate_wallet_keys
+from solana_payments.key_rotation import rotate_wallet_keys
 
 
 class Command(BaseCommand):

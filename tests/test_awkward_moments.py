@@ -1,0 +1,93 @@
+"""The default schedules, several cycles, customers paying at every awkward moment: every unit ends at the
+receiver, and every payment's status and exception say what happened."""
+
+import ast
+import datetime
+
+import pytest
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_q.models import Schedule
+
+from solana_payments.jobs import install_schedules
+from solana_payments.models import OneTimeWallet, Payment, RunStatus
+from solana_payments.signals import payment_accepted
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OPTIONS = {"SOL": "0.5", "USDC": "25", "PYUSD": "25"}
+FULL = {"SOL": 500_000_000, "USDC": 25_000_000, "PYUSD": 25_000_000}
+
+
+def run_schedules():
+    """Every installed schedule once, as the cluster calls it: its function with its own arguments."""
+    results = []
+    for schedule in Schedule.objects.order_by("-name"):  # recheck, then maintenance
+        func = import_string(schedule.func)
+        results.append(func(*ast.literal_eval(f"({schedule.args},)")))
+    return results
+
+
+def overdue(payment):
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("symbol", ["SOL", "USDC", "PYUSD"])
+def test_default_schedules_leave_no_unit_behind(shop, symbol):
+    accepted = []
+
+    def on_accepted(sender, payment, **kwargs):
+        accepted.append(payment.pk)
+
+    payment_accepted.connect(on_accepted)  # weak: gone with the test
+    install_schedules()
+    assert {s.name for s in Schedule.objects.all()} == {
+        "solana_payments maintenance",
+        "solana_payments recheck",
+    }
+    full = FULL[symbol]
+    names = ["on_time", "topped_up_late", "late_after_close", "paid_twice", "late_partial", "abandoned"]
+    p = {name: shop.new_payment(OPTIONS) for name in names}
+
+    # cycle 1: some pay in time, one pays part; the rest let the deadline pass
+    shop.pay(p["on_time"], symbol, full)
+    shop.pay(p["paid_twice"], symbol, full)
+    shop.pay(p["topped_up_late"], symbol, full // 4)
+    for name in ("topped_up_late", "late_after_close", "late_partial", "abandoned"):
+        overdue(p[name])
+    assert set(run_schedules()) <= {RunStatus.SUCCEEDED}
+
+    # cycle 2: money arrives in closed and swept wallets
+    shop.pay(p["late_after_close"], symbol, full)
+    shop.pay(p["late_partial"], symbol, full // 3)
+    shop.pay(p["topped_up_late"], symbol, full - full // 4)
+    shop.pay(p["paid_twice"], symbol, full)
+    run_schedules()
+
+    # cycle 3: one more top-up between a recheck and a sweep; then quiet cycles settle everything
+    from solana_payments.operations.base import run_operation
+
+    run_operation("recheck", trigger="schedule")
+    shop.pay(p["on_time"], symbol, full // 5)
+    run_schedules()
+    run_schedules()
+
+    outcome = {
+        name: (Payment.objects.get(pk=pay.pk).status, Payment.objects.get(pk=pay.pk).exception)
+        for name, pay in p.items()
+    }
+    assert outcome == {
+        "on_time": ("confirmed", "topped_up"),
+        "topped_up_late": ("confirmed", "paid_late"),
+        "late_after_close": ("confirmed", "paid_late"),
+        "paid_twice": ("confirmed", "paid_twice"),
+        "late_partial": ("expired", "underpaid"),
+        "abandoned": ("expired", ""),
+    }
+    for name in ("on_time", "topped_up_late", "late_after_close", "paid_twice"):
+        assert accepted.count(p[name].pk) == 1, name
+    assert p["late_partial"].pk not in accepted and p["abandoned"].pk not in accepted
+    assert shop.in_wallets(symbol) == 0
+    assert shop.received(symbol) == shop.paid[symbol]
+    assert not OneTimeWallet.objects.filter(holds_funds=True).exists()
+    shop.assert_money_conserved()
