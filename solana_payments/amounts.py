@@ -17,10 +17,21 @@ def to_base_units(amount, decimals, *, what="amount"):
         raise ValueError(f"{what} {amount!r} is not a finite number.")
     if value <= 0:
         raise ValueError(f"{what} must be greater than zero, not {value}.")
-    exponent = value.normalize().as_tuple().exponent
-    if exponent < 0 and -exponent > decimals:
+    # Exact integer arithmetic: Decimal's own operations (normalize, scaleb) round to the context's 28
+    # digits, which turned 0.0999999999999999999999999999999 into 0.1.
+    _sign, digits, exponent = value.as_tuple()
+    shift = exponent + decimals  # base units = int(digits) * 10**shift
+    if value.adjusted() + decimals >= 19:  # at least 10**19 base units (checked before any power of ten)
+        raise ValueError(f"{what} {value} is too large.")
+    if value.adjusted() + decimals < 0:  # less than one base unit
         raise ValueError(f"{what} {value} has more than {decimals} decimal places.")
-    base = int(value.scaleb(decimals))
+    coefficient = int("".join(map(str, digits)))
+    if shift >= 0:
+        base = coefficient * 10**shift
+    else:
+        base, rest = divmod(coefficient, 10**-shift)
+        if rest:
+            raise ValueError(f"{what} {value} has more than {decimals} decimal places.")
     if base >= 2**63:
         raise ValueError(f"{what} {value} is too large.")
     return base

@@ -1,5 +1,7 @@
 """System checks for SOLANA_PAYMENTS. Configuration errors show up here, never as import-time crashes."""
 
+import math
+from string import Formatter
 from urllib.parse import urlsplit
 
 from django.core import checks
@@ -22,6 +24,8 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_commitments()
     errors += _check_numbers()
     errors += _check_hook()
+    errors += _check_explorer_url()
+    errors += _check_schedules()
     errors += _check_watch()
     errors += _check_held_funds()
     errors += _check_unknown_names()
@@ -55,9 +59,18 @@ def _check_receiver():
             _error("RECEIVER_ADDRESS is not set.", "Set it to the wallet that receives swept funds.", "E002")
         ]
     try:
-        parse_pubkey(value)
+        address = parse_pubkey(value)
     except ValueError as exc:
         return [_error(f"RECEIVER_ADDRESS is invalid: {exc}", "Use a base58 Solana address.", "E002")]
+    if not address.is_on_curve():
+        # A program-derived address, such as a token account: no one can sign for what is swept there.
+        return [
+            _error(
+                f"RECEIVER_ADDRESS {address} is off the ed25519 curve: no private key can sign for it.",
+                "Use the merchant's wallet address (a system account), not a token account or a PDA.",
+                "E002",
+            )
+        ]
     return []
 
 
@@ -110,18 +123,30 @@ def _check_numbers():
         "RPC_CONCURRENCY": 0,
         "MAX_ATAS_PER_TX": 0,
         "CONFIRM_TIMEOUT_SECONDS": 0,
+        "PROGRESS_EVERY_SECONDS": 0,
     }
     for name, minimum in rules.items():
         value = getattr(app_settings, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum:
+        if not _is_number(value) or value <= minimum:
             errors.append(
                 _error(f"{name} must be a number greater than {minimum}, not {value!r}.", None, "E006")
             )
-    for name in ("RPC_RATE_LIMIT", "PRIORITY_FEE_MICROLAMPORTS", "LATE_PAYMENT_WINDOW"):
+    for name in (
+        "RPC_RATE_LIMIT",
+        "PRIORITY_FEE_MICROLAMPORTS",
+        "LATE_PAYMENT_WINDOW",
+        "DASHBOARD_CACHE_SECONDS",
+        "FEE_PAYER_LOW_BALANCE_LAMPORTS",
+    ):
         value = getattr(app_settings, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if not _is_number(value) or value < 0:
             errors.append(_error(f"{name} must be a number of 0 or more, not {value!r}.", None, "E006"))
     return errors
+
+
+def _is_number(value):
+    """A finite int or float: "2" (a string), True, nan and inf are not numbers of seconds or lamports."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_hook():
@@ -137,6 +162,62 @@ def _check_hook():
     return []
 
 
+def _check_explorer_url():
+    """``EXPLORER_URL`` is formatted with ``{signature}`` and ``{cluster}`` on every run page."""
+    url, cluster = app_settings.EXPLORER_URL, app_settings.CLUSTER
+    hint = "Example: 'https://explorer.solana.com/tx/{signature}?cluster={cluster}'."
+    if not isinstance(cluster, str) or not cluster:
+        return [_error(f"CLUSTER must be a non-empty string, not {cluster!r}.", None, "E008")]
+    if not isinstance(url, str):
+        return [_error(f"EXPLORER_URL must be a string, not {type(url).__name__}.", hint, "E008")]
+    try:
+        names = [name for _text, name, _spec, _conversion in Formatter().parse(url) if name is not None]
+        unknown = [name for name in names if name not in ("signature", "cluster")]
+        if unknown:
+            problem = f"the placeholder {{{unknown[0]}}} is not one of {{signature}}, {{cluster}}"
+        elif "signature" not in names:
+            problem = "it has no {signature} placeholder"
+        elif urlsplit(url.format(signature="s", cluster=cluster)).scheme not in ("http", "https"):
+            problem = "it is not an http(s) URL"
+        else:
+            return []
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:  # "{", "{0}", "{x.y}"
+        problem = f"it cannot be formatted: {exc}"
+    return [_error(f"EXPLORER_URL {url!r} is refused: {problem}.", hint, "E008")]
+
+
+def _check_schedules():
+    """``SCHEDULES`` maps a schedulable operation to its interval in whole minutes."""
+    from .operations import default_schedules
+
+    defaults = default_schedules()
+    value = app_settings.SCHEDULES
+    hint = f"Example: {defaults!r} (minutes)."
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [_error(f"SCHEDULES must be a dict, not {type(value).__name__}.", hint, "E009")]
+    errors = []
+    for name, minutes in value.items():
+        if name not in defaults:
+            errors.append(
+                _error(
+                    f"SCHEDULES: {name!r} cannot be scheduled; use one of {', '.join(defaults)}.",
+                    hint,
+                    "E009",
+                )
+            )
+        elif isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+            errors.append(
+                _error(
+                    f"SCHEDULES[{name!r}] must be a whole number of minutes of 1 or more, not {minutes!r}.",
+                    hint,
+                    "E009",
+                )
+            )
+    return errors
+
+
 def _check_watch():
     window, late, size = (
         app_settings.WATCH_WINDOW,
@@ -145,7 +226,7 @@ def _check_watch():
     )
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         return [_error(f"WATCH_BATCH_SIZE must be a whole number of 0 or more, not {size!r}.", None, "E010")]
-    if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
+    if not _is_number(window) or window < 0:
         return [_error(f"WATCH_WINDOW must be a number of seconds, not {window!r}.", None, "E010")]
     if isinstance(late, (int, float)) and window < late:
         return [

@@ -14,6 +14,7 @@ from django.utils import timezone
 from .conf import app_settings
 from .models import FINISHED_RUN_STATUSES, OperationKind, OperationRun, OperationTrigger, RunStatus
 from .operations import MAINTENANCE_STEPS, default_schedules, run_operation
+from .parameters import clean_run_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,9 @@ def enqueue(
 
     if kind not in OperationKind.values:
         raise ValueError(f"Unknown operation {kind!r}.")
+    ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)  # before the run is written
     parameters = {
-        "ids": list(ids) if ids is not None else None,
+        "ids": ids,
         "limit": limit,
         "sleep": sleep,
         "dry_run": dry_run,
@@ -69,10 +71,15 @@ def execute(run_id):
         logger.info("run %s is not queued any more; nothing to do", run_id)
         return None
     run = OperationRun.objects.get(pk=run_id)
-    if run.kind == OperationKind.MAINTENANCE:
-        run_maintenance(run)
-    else:
-        run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters))
+    try:
+        if run.kind == OperationKind.MAINTENANCE:
+            run_maintenance(run)
+        else:
+            run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters))
+    except ValueError as exc:  # parameters written by hand or before they were checked: the run fails
+        OperationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=str(exc), finished_at=timezone.now()
+        )
     run.refresh_from_db()
     return run.status
 
@@ -93,11 +100,12 @@ def run_scheduled(kind):
 
 def run_maintenance(run):
     """expire -> sweep -> reclaim, each a child run of ``run``; the parent sums them up."""
+    arguments = _arguments(run.parameters)
+    clean_run_parameters(limit=arguments.get("limit"), sleep=arguments.get("sleep"))  # before any child
     run.started_at = run.started_at or timezone.now()
     run.status = RunStatus.RUNNING
     run.total = len(MAINTENANCE_STEPS)
     run.save(update_fields=["status", "started_at", "total"])
-    arguments = _arguments(run.parameters)
     children = []
     for step in MAINTENANCE_STEPS:
         child = OperationRun.objects.create(

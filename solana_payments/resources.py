@@ -176,7 +176,7 @@ class WholeNumberWidget(widgets.Widget):
         if isinstance(value, int):
             return value
         text = str(value).strip()
-        if not re.fullmatch(r"\d{1,18}", text):
+        if not re.fullmatch(r"[0-9]{1,18}", text):  # ASCII digits: \d would take "٣" for 3
             raise ValueError(f"{text[:30]!r} is not a whole number.")
         return int(text)
 
@@ -601,8 +601,12 @@ class PaymentTokenResource(SafeModelResource):
         self._checks = self.check_rows(rows)
         self._file_has_errors = any(check.errors for check in self._checks.values())
 
-    def check_rows(self, rows):
-        """``{row number: RowCheck}`` for every row, with one batch read of the mints on chain."""
+    def check_rows(self, rows, *, editing=None):
+        """``{row number: RowCheck}`` for every row, with one batch read of the mints on chain.
+
+        The admin's token form checks its one row here too, with ``editing`` the token it changes (left
+        out when symbols are compared with the database).
+        """
         from .chain.keypairs import parse_pubkey
 
         checks, parsed = {}, {}
@@ -636,7 +640,7 @@ class PaymentTokenResource(SafeModelResource):
             parsed[number] = (symbol, mint, decimals, program)
 
         self._check_duplicates(checks, parsed)
-        self._check_against_database(checks, parsed)
+        self._check_against_database(checks, parsed, editing=editing)
         self._check_against_chain(checks, parsed)
         return checks
 
@@ -663,11 +667,15 @@ class PaymentTokenResource(SafeModelResource):
                 checks[number].add("mint", f"{what} is also on row {first}.")
 
     @staticmethod
-    def _check_against_database(checks, parsed):
-        existing = {t.symbol.casefold(): t for t in PaymentToken.objects.only("symbol", "mint")}
+    def _check_against_database(checks, parsed, *, editing=None):
+        tokens = PaymentToken.objects.only("symbol", "mint")
+        if editing is not None and editing.pk is not None:
+            tokens = tokens.exclude(pk=editing.pk)
+        existing = {t.symbol.casefold(): t for t in tokens}
         for number, (symbol, mint, _decimals, _program) in parsed.items():
             other = existing.get(symbol.casefold()) if symbol else None
-            if other is not None and other.mint != mint:
+            # A file's row with the same mint updates that token; a form's edit is one token only.
+            if other is not None and (editing is not None or other.mint != mint):
                 owner = f"the token with mint {other.mint}" if other.mint else "native SOL"
                 checks[number].add("symbol", f"Symbol {symbol} is already used by {owner}.")
 

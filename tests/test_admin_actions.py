@@ -279,6 +279,39 @@ def test_dashboard_button_previews_everything_eligible(admin_client, shop, paid_
     assert run.parameters["ids"] is None and run.trigger == "dashboard" and run.status == RunStatus.QUEUED
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"all": "1", "trigger": "dashboard"},
+        {"all": "1", "trigger": "dashboard", "post": "yes"},  # a forged link: GET never runs anything
+        {"ids": "{wallet}", "trigger": "admin_action"},
+    ],
+)
+def test_a_get_writes_nothing_and_asks_the_chain_nothing(admin_client, shop, paid_sol_payment, query):
+    """Like delete_selected: any page could link here, so a GET only offers the preview as a POST."""
+    query = {k: v.format(wallet=paid_sol_payment.wallet_id) for k, v in query.items()}
+    runs = OperationRun.objects.exclude(kind="recheck")  # the fixture's recheck settled the payment
+    shop.localnet.reset_counts()
+    response = admin_client.get(run_url("sweep"), {**query, "next": DASHBOARD})
+    assert response.status_code == 200
+    assert not runs.exists()
+    assert shop.localnet.request_counts == {}
+    assert response.context["preview"] is None
+    html = response.content.decode()
+    assert 'value="Preview sweep"' in html and "Yes, run sweep" not in html
+    assert f'action="{run_url("sweep")}"' in html and 'method="post"' in html
+
+    # The button posts the same selection back (without post=yes): now the preview is computed.
+    fields = dict(response.context["fields"])
+    assert "post" not in fields
+    response = admin_client.post(run_url("sweep"), fields)
+    assert response.status_code == 200 and response.context["preview"].records == 1
+    (preview,) = runs.all()
+    assert preview.parameters["dry_run"] is True and not real_runs("sweep").exists()
+    assert shop.localnet.request_counts  # the POST read the chain
+    assert shop.received("SOL") == 0
+
+
 # -- previews without a chain: what is skipped, and why ------------------------------------------------
 
 

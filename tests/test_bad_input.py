@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from solana_payments.admin.actions import MAX_ID, InvalidSelection, parse_ids
+from solana_payments.admin.actions import InvalidSelection, parse_ids
 from solana_payments.amounts import from_base_units, to_base_units
 from solana_payments.models import OneTimeWallet, OperationRun, Payment, PaymentToken
+from solana_payments.parameters import MAX_ID
 from solana_payments.payments import create_payment
 from solana_payments.resources import PaymentTokenResource
 
@@ -42,6 +43,49 @@ def test_amounts_either_convert_exactly_or_are_refused(text, decimals):
         return
     assert 0 < base < 2**63
     assert from_base_units(base, decimals) == Decimal(text)
+
+
+@pytest.mark.parametrize(
+    "text, decimals",
+    [
+        ("0.0999999999999999999999999999999", 9),  # 31 digits: Decimal's context rounded it to 0.1
+        ("9223372036854775806.9999999999999999999", 0),
+        ("1.0000000000000000000000000000001", 6),
+        ("0.0000000001", 9),
+        ("1e-99999999999", 9),
+    ],
+)
+def test_amounts_with_more_places_than_the_token_are_refused_not_rounded(text, decimals):
+    with pytest.raises(ValueError, match="decimal places"):
+        to_base_units(text, decimals)
+
+
+@pytest.mark.parametrize(
+    "text, decimals, base",
+    [
+        ("0.1000000000000000000000000000000000000", 9, 100_000_000),  # trailing zeros are exact
+        ("9223372036854775807", 0, 2**63 - 1),
+        ("9223372036.854775807", 9, 2**63 - 1),
+        ("25.000001", 6, 25_000_001),
+        ("1E+3", 2, 100_000),
+    ],
+)
+def test_long_amounts_convert_exactly(text, decimals, base):
+    assert to_base_units(text, decimals) == base
+    assert to_base_units(Decimal(text), decimals) == base
+
+
+@pytest.mark.parametrize("text", ["9223372036854775808", "1e999999999999", "9223372036854775807.5e1"])
+def test_amounts_past_the_largest_base_unit_count_are_refused(text):
+    with pytest.raises(ValueError, match="too large"):
+        to_base_units(text, 0)
+
+
+@pytest.mark.django_db
+def test_create_payment_refuses_an_amount_decimal_would_round(tokens):
+    with pytest.raises(ValueError, match="SOL amount 0.0999999999999999999999999999999 has more than 9"):
+        create_payment({"SOL": Decimal("0.0999999999999999999999999999999")})
+    assert not Payment.objects.exists() and not OneTimeWallet.objects.exists()
 
 
 @pytest.mark.django_db

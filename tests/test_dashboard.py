@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
+from solders.pubkey import Pubkey
 
 from solana_payments import jobs
 from solana_payments.models import OneTimeWallet, OperationRun, Payment
@@ -175,10 +176,43 @@ def test_chain_figures_are_cached_and_a_low_balance_warns(admin_client, shop, co
     shop.localnet.reset_counts()
     for _ in range(3):
         response = admin_client.get(DASHBOARD)
-    assert shop.localnet.request_counts == {"getSlot": 1, "getBalance": 1}
+    assert shop.localnet.request_counts == {"getSlot": 1, "getBalance": 1, "getAccountInfo": 1}
     chain = response.context["chain"]
     assert chain["ok"] and chain["slot"] is not None and chain["balance"] > 0 and chain["low_balance"]
     assert "The fee payer holds" in response.content.decode()
+
+
+def test_a_receiver_that_is_not_a_plain_wallet_warns(admin_client, shop, configure):
+    """A mint's address is on curve (so the system check passes) but belongs to the Token program."""
+    response = admin_client.get(DASHBOARD)
+    assert response.context["chain"]["receiver_warning"] == ""  # not on chain yet: fine
+    assert "sp-receiver-warning" not in response.content.decode()
+
+    shop.localnet.airdrop(shop.receiver, 1_000_000_000)  # a plain system account: fine
+    cache.clear()
+    assert admin_client.get(DASHBOARD).context["chain"]["receiver_warning"] == ""
+
+    for symbol, program in (("USDC", "the SPL Token program"), ("PYUSD", "the SPL Token-2022 program")):
+        configure(RECEIVER_ADDRESS=shop.tokens[symbol].mint)
+        cache.clear()
+        html = admin_client.get(DASHBOARD).content.decode()
+        assert 'id="sp-receiver-warning"' in html
+        assert f"is not a plain wallet: on chain it belongs to {program}" in html
+
+
+def test_an_off_curve_receiver_warns_without_a_chain_read(admin_client, shop, configure):
+    from solana_payments.chain.accounts import get_associated_token_address
+    from solana_payments.operations.holdings import token_program_id
+
+    usdc = shop.tokens["USDC"]
+    token_account = get_associated_token_address(
+        shop.receiver, Pubkey.from_string(usdc.mint), token_program_id(usdc)
+    )
+    configure(RECEIVER_ADDRESS=str(token_account))
+    shop.localnet.reset_counts()
+    html = admin_client.get(DASHBOARD).content.decode()
+    assert f"The receiver {token_account} is off curve" in html
+    assert "getAccountInfo" not in shop.localnet.request_counts
 
 
 def test_cluster_and_schedule_health(admin_client, tokens):

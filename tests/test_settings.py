@@ -3,6 +3,7 @@
 import pytest
 from django.core import checks
 from django.test import override_settings
+from solders.keypair import Keypair
 
 from solana_payments.checks import check_settings
 from solana_payments.conf import DEFAULTS, app_settings
@@ -60,15 +61,67 @@ def test_check_is_registered_with_django(configure):
         ("RPC_RATE_LIMIT", -1, "solana_payments.E006"),
         ("ON_PAYMENT_ACCEPTED", "no.such.module.hook", "solana_payments.E007"),
         ("WATCH_WINDOW", 3600, "solana_payments.E010"),  # shorter than LATE_PAYMENT_WINDOW
+        ("WATCH_WINDOW", float("nan"), "solana_payments.E010"),
         ("WATCH_BATCH_SIZE", 1.5, "solana_payments.E010"),
         ("HOLD_FLAGGED_FUNDS", "underpaid", "solana_payments.E011"),
         ("HOLD_FLAGGED_FUNDS", ["underpaid", "lost"], "solana_payments.E011"),
         ("RPC_URLL", "http://typo", "solana_payments.W001"),
+        ("PROGRESS_EVERY_SECONDS", "2", "solana_payments.E006"),
+        ("PROGRESS_EVERY_SECONDS", 0, "solana_payments.E006"),
+        ("RPC_TIMEOUT", float("nan"), "solana_payments.E006"),
+        ("LATE_PAYMENT_WINDOW", float("inf"), "solana_payments.E006"),
+        ("DASHBOARD_CACHE_SECONDS", "15", "solana_payments.E006"),
+        ("FEE_PAYER_LOW_BALANCE_LAMPORTS", -1, "solana_payments.E006"),
+        ("EXPLORER_URL", "https://explorer.solana.com/tx/{sig}", "solana_payments.E008"),
+        (
+            "EXPLORER_URL",
+            "https://explorer.solana.com/tx/{signature}?cluster={network}",
+            "solana_payments.E008",
+        ),
+        ("EXPLORER_URL", "https://explorer.solana.com/tx/{", "solana_payments.E008"),
+        ("EXPLORER_URL", "https://explorer.solana.com/tx/{0}", "solana_payments.E008"),
+        ("EXPLORER_URL", "https://explorer.solana.com/", "solana_payments.E008"),
+        ("EXPLORER_URL", "javascript:alert('{signature}')", "solana_payments.E008"),
+        ("CLUSTER", None, "solana_payments.E008"),
+        ("SCHEDULES", {"sweep": 5}, "solana_payments.E009"),
+        ("SCHEDULES", {"recheck": "5"}, "solana_payments.E009"),
+        ("SCHEDULES", {"maintenance": 0}, "solana_payments.E009"),
+        ("SCHEDULES", {"maintenance": 2.5}, "solana_payments.E009"),
+        ("SCHEDULES", {"recheck": True}, "solana_payments.E009"),
+        ("SCHEDULES", [("recheck", 5)], "solana_payments.E009"),
     ],
 )
 def test_each_bad_value_fires_its_check(configure, name, value, expected):
     configure(**{name: value})
     assert expected in error_ids()
+
+
+def test_good_explorer_urls_and_schedules_pass(configure):
+    configure(
+        EXPLORER_URL="https://solscan.io/tx/{signature}",
+        CLUSTER="devnet",
+        SCHEDULES={"maintenance": 15, "recheck": 1},
+        PROGRESS_EVERY_SECONDS=1,
+    )
+    assert check_settings() == []
+
+
+def test_an_off_curve_receiver_is_refused(configure, receiver):
+    """A token account (an associated token address is off curve) would take swept SOL for good."""
+    from solana_payments.chain.accounts import TOKEN_PROGRAM_ID, get_associated_token_address
+
+    token_account = get_associated_token_address(receiver, Keypair().pubkey(), TOKEN_PROGRAM_ID)
+    assert not token_account.is_on_curve()
+    configure(RECEIVER_ADDRESS=str(token_account))
+    errors = [m for m in check_settings() if m.id == "solana_payments.E002"]
+    assert len(errors) == 1 and "off the ed25519 curve" in errors[0].msg
+    assert "token account" in errors[0].hint
+
+
+def test_explorer_url_error_names_the_unknown_placeholder(configure):
+    configure(EXPLORER_URL="https://explorer.solana.com/tx/{signature}?cluster={network}")
+    (error,) = check_settings()
+    assert "{network}" in error.msg
 
 
 def test_key_list_with_one_bad_key_is_reported(configure):

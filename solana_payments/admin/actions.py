@@ -33,11 +33,11 @@ from ..models import (
     RunStatus,
 )
 from ..operations import get_operation_class, run_operation
+from ..parameters import clean_ids
 from .display import token_amount
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run
 
 MAX_IDS = 10_000
-MAX_ID = 2**63 - 1
 PREVIEW_ROWS = 50
 PREVIEW_MAX_RETRY_SECONDS = 5.0
 TRIGGERS = (OperationTrigger.ADMIN_ACTION, OperationTrigger.DASHBOARD)
@@ -64,8 +64,7 @@ def parse_ids(values):
     Raises ``InvalidSelection`` for no ids, more than ``MAX_IDS``, or anything but a decimal number in
     1 .. 2**63-1 (negative, huge and non-integer ids never reach the database).
     """
-    parts = [part.strip() for value in values for part in str(value).split(",")]
-    parts = [part for part in parts if part]
+    parts = [part for value in values for part in str(value).split(",") if part.strip()]
     if not parts:
         raise InvalidSelection("No records were selected: nothing was run.")
     if len(parts) > MAX_IDS:
@@ -74,13 +73,10 @@ def parse_ids(values):
             "Narrow the selection with the filters, or run the operation on everything eligible "
             "from the operations dashboard."
         )
-    ids = []
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 19 or not 1 <= int(part) <= MAX_ID:
-            shown = part if len(part) <= 24 else part[:24] + "…"
-            raise InvalidSelection(f"{shown!r} is not a record id: nothing was run.")
-        ids.append(int(part))
-    return list(dict.fromkeys(ids))
+    try:
+        return clean_ids(parts)
+    except ValueError as exc:
+        raise InvalidSelection(f"{exc}: nothing was run.") from None
 
 
 def check_exist(kind, ids):
@@ -239,8 +235,14 @@ def confirmation_response(request, modeladmin, kind, preview, *, fields, back_ur
         "fields": sorted(fields.items()),
         "back_url": back_url,
         "opts": opts,
-        "preview_url": reverse(
-            "admin:solana_payments_operationrun_change", args=[preview.run.pk], current_app=admin_site.name
+        "preview_url": (
+            reverse(
+                "admin:solana_payments_operationrun_change",
+                args=[preview.run.pk],
+                current_app=admin_site.name,
+            )
+            if preview
+            else None
         ),
     }
     return TemplateResponse(request, "admin/solana_payments/operation_confirmation.html", context)
@@ -270,7 +272,8 @@ def start_run(request, modeladmin, kind, *, ids, limit, trigger):
 
 
 def operation_view(modeladmin, request, kind):
-    """``GET``/``POST`` without ``post``: the preview page. ``POST`` with ``post=yes``: queue the run.
+    """``GET``: a page whose button asks for the preview, and nothing else. ``POST`` without ``post``: the
+    preview page (a recorded dry run). ``POST`` with ``post=yes``: queue the run.
 
     Parameters: ``ids`` (repeated or comma-separated record ids: payments for recheck and expire, wallets
     for sweep and reclaim) or ``all=1`` (everything eligible), ``trigger`` (``dashboard`` or
@@ -303,11 +306,6 @@ def operation_view(modeladmin, request, kind):
         start_run(request, modeladmin, kind, ids=ids, limit=limit, trigger=trigger)
         return HttpResponseRedirect(back)
 
-    try:
-        preview = preview_operation(kind, ids=ids, limit=limit, user=request.user, trigger=trigger)
-    except InvalidSelection as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return HttpResponseRedirect(back)
     fields = {"trigger": trigger, "next": back}
     if ids is None:
         fields["all"] = "1"
@@ -315,6 +313,15 @@ def operation_view(modeladmin, request, kind):
         fields["ids"] = ",".join(str(pk) for pk in ids)
     if limit:
         fields["limit"] = limit
+    if request.method == "GET":
+        # A link, a bookmark or a browser's prefetch records no run and asks the chain nothing: the page
+        # only offers the preview, which is a POST.
+        return confirmation_response(request, modeladmin, kind, None, fields=fields, back_url=back, opts=None)
+    try:
+        preview = preview_operation(kind, ids=ids, limit=limit, user=request.user, trigger=trigger)
+    except InvalidSelection as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(back)
     return confirmation_response(request, modeladmin, kind, preview, fields=fields, back_url=back, opts=None)
 
 

@@ -3,7 +3,8 @@ health of the django-q2 cluster, of the schedules and of the RPC node, and payme
 
 Everything from the database is an aggregate, so a page makes the same number of queries whatever the
 number of payments. Chain figures are cached for ``DASHBOARD_CACHE_SECONDS``, so a page load makes at
-most two RPC calls (``getSlot``, ``getBalance``), and a node that is down shows a warning, not an error.
+most three RPC calls (``getSlot``, ``getBalance``, and ``getAccountInfo`` of the receiver), and a node
+that is down shows a warning, not an error.
 django-q2 is imported inside the functions: its ``Conf`` reads the settings when imported.
 """
 
@@ -305,6 +306,7 @@ def read_chain():
         "low_balance": False,
         "threshold_sol": sol(threshold),
         "checked_at": timezone.now(),
+        "receiver_warning": "",
     }
     try:
         timeout = min(float(app_settings.RPC_TIMEOUT or 5), 5.0)
@@ -330,9 +332,36 @@ def read_chain():
                 figures["balance_error"] = str(exc)
             else:
                 figures.update(balance=balance, balance_sol=sol(balance), low_balance=balance < threshold)
+            figures["receiver_warning"] = receiver_warning(client)
     finally:
         client.close()
     return figures
+
+
+def receiver_warning(client):
+    """A plain sentence when the receiver on chain is not a plain system account, or "".
+
+    Sweeps send SOL and open token accounts for the receiver: a token account, a mint or a program's
+    account there would take money no one can move. A receiver that does not exist yet is fine.
+    """
+    from ..chain.accounts import SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+    from ..chain.keypairs import parse_pubkey
+
+    try:
+        receiver = parse_pubkey(app_settings.RECEIVER_ADDRESS)
+        if not receiver.is_on_curve():
+            return f"The receiver {receiver} is off curve: no key can sign for what is swept there."
+        account = client.get_account(receiver)
+    except (SolanaPaymentsError, ValueError) as exc:
+        return f"The receiver wallet could not be checked: {exc}"
+    if account is None or account.owner == SYSTEM_PROGRAM_ID:
+        return ""
+    owner = {TOKEN_PROGRAM_ID: "the SPL Token program", TOKEN_2022_PROGRAM_ID: "the SPL Token-2022 program"}
+    return (
+        f"The receiver {receiver} is not a plain wallet: on chain it belongs to "
+        f"{owner.get(account.owner, f'the program {account.owner}')}, not the system program. "
+        "Sweeps would send customers' money there; set RECEIVER_ADDRESS to the merchant's wallet."
+    )
 
 
 # -- payments per day ----------------------------------------------------------------------------------

@@ -21,14 +21,20 @@ from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
 from .simulate import SimulatePaymentMixin
+from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 
 
 @admin.register(PaymentToken)
 class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin):
     resource_classes = [PaymentTokenResource]
+    form = PaymentTokenForm  # checked against the chain like an imported row
     list_display = ["symbol", "name", "mint", "token_program", "decimals", "is_active"]
     list_filter = ["is_active", "token_program"]
     search_fields = ["symbol", "name", "mint"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly + list(CHAIN_FIELDS) if token_in_use(obj) else readonly
 
 
 class PaymentOptionInline(admin.TabularInline):

@@ -7,24 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ..models import OperationTrigger, RunStatus
 from ..operations import get_operation_class, run_operation
 from ..operations.base import summary_line
-
-
-def positive_float(text):
-    value = float(text)
-    if value < 0:
-        raise ValueError
-    return value
-
-
-def id_list(text):
-    ids = [part.strip() for part in text.split(",") if part.strip()]
-    if not ids or not all(part.isdigit() and 0 < int(part) < 2**63 for part in ids):
-        raise ValueError
-    return [int(part) for part in ids]
-
-
-id_list.__name__ = "comma-separated list of record ids"
-positive_float.__name__ = "number of seconds"
+from ..parameters import clean_ids, clean_limit, clean_sleep
 
 
 class OperationCommand(BaseCommand):
@@ -36,20 +19,19 @@ class OperationCommand(BaseCommand):
         return get_operation_class(self.operation).default_limit
 
     def add_arguments(self, parser):
+        # The values are cleaned in handle() by the functions every other entry point uses.
         parser.add_argument(
             "--sleep",
-            type=positive_float,
             default=0.0,
-            help="Seconds to pause between blockchain operations.",
+            help="Seconds to pause between blockchain operations (0 to 60).",
         )
         parser.add_argument(
             "--limit",
-            type=int,
             default=self.default_limit,
             help=f"Maximum {self.records} to process"
             + (f" (default: {self.default_limit})." if self.default_limit else " (default: all eligible)."),
         )
-        parser.add_argument("--ids", type=id_list, help=f"Only these {self.records} (ids, comma-separated).")
+        parser.add_argument("--ids", help=f"Only these {self.records} (ids, comma-separated).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Read the chain and report; change nothing."
         )
@@ -59,14 +41,23 @@ class OperationCommand(BaseCommand):
         return {}
 
     def handle(self, *args, **options):
-        if options["limit"] is not None and options["limit"] < 1:
-            raise CommandError("--limit must be at least 1.")
+        try:
+            ids = clean_ids(options["ids"])
+        except ValueError as exc:
+            raise CommandError(f"--ids: {exc}.") from None
+        if ids == []:
+            raise CommandError("--ids: give at least one record id.")
+        try:
+            limit = clean_limit(options["limit"], name="--limit")
+            sleep = clean_sleep(options["sleep"], name="--sleep")
+        except ValueError as exc:
+            raise CommandError(f"{exc}.") from None
         self._bar_drawn = False
         run = run_operation(
             self.operation,
-            ids=options["ids"],
-            limit=options["limit"],
-            sleep=options["sleep"],
+            ids=ids,
+            limit=limit,
+            sleep=sleep,
             dry_run=options["dry_run"],
             trigger=OperationTrigger.COMMAND,
             on_progress=None if options["json"] else self.show_progress,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
 from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger, RunStatus
+from ..parameters import clean_ids, clean_run_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def run_operation(
     ``on_progress(run)`` is called each time progress is saved (the commands draw their bar with it).
     """
     operation_class = get_operation_class(kind)
-    ids = Operation._clean_ids(ids)  # a ValueError here, before any run is recorded
+    # A ValueError here, before any run is recorded: nan, 2**63 or '٣' never reach the database.
+    ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)
     if limit is None and ids is None:
         limit = operation_class.default_limit
     parameters = {
@@ -154,7 +156,7 @@ class Operation:
     def __init__(self, run, chain, *, ids=None, limit=None, sleep=0, dry_run=False, options=None):
         self.run = run
         self.chain = chain
-        self.ids = self._clean_ids(ids)
+        self.ids = clean_ids(ids)
         self.limit = limit
         self.sleep = float(sleep or 0)
         self.dry_run = dry_run
@@ -165,23 +167,6 @@ class Operation:
         self.on_progress = None
         self._last_progress = time.monotonic()
         self._done_at_last_progress = 0
-
-    @staticmethod
-    def _clean_ids(ids):
-        if ids is None:
-            return None
-        cleaned = []
-        for value in ids:
-            if isinstance(value, bool):
-                raise ValueError(f"{value!r} is not a record id.")
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{value!r} is not a record id.") from None
-            if number < 1 or number >= 2**63:
-                raise ValueError(f"{value!r} is not a record id.")
-            cleaned.append(number)
-        return list(dict.fromkeys(cleaned))
 
     # -- what subclasses call -------------------------------------------------------------------------
 
