@@ -31,7 +31,8 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from .ledger import Ledger, LedgerError
-from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, RpcError, RpcHandlers
+from .methods import node_handlers
+from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, RpcError
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ class Localnet:
         self.ledger = Ledger(
             slots_per_second=slots_per_second, blockhash_validity_slots=blockhash_validity_slots
         )
-        self.rpc = RpcHandlers(self.ledger)
+        self.rpc = node_handlers(self.ledger)
         self._stats_lock = threading.Lock()
         self._request_counts: Counter[str] = Counter()
         self._fault_counts: Counter[str] = Counter()
