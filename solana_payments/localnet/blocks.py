@@ -145,12 +145,17 @@ class BlockMethods:
         elif details in ("full", "accounts"):
             for record in records:
                 check_transaction_version(record, max_version)
-            block["transactions"] = [self._transaction(r, encoding, details, max_version) for r in records]
+            rewards = bool(config.get("rewards", True))
+            block["transactions"] = [
+                self._transaction(r, encoding, details, max_version, rewards) for r in records
+            ]
         if config.get("rewards", True):
             block["rewards"] = []  # a single node with no stake rewards in its blocks
         return block
 
-    def _transaction(self, record: TxRecord, encoding: str, details: str, max_version: Any) -> dict:
+    def _transaction(
+        self, record: TxRecord, encoding: str, details: str, max_version: Any, rewards: bool
+    ) -> dict:
         include_version = max_version is not None
         if details == "full":
             encoded = self.handlers.encode_transaction(record, encoding, include_version=include_version)
@@ -178,6 +183,8 @@ class BlockMethods:
                 )
             },
         }
+        if rewards:
+            out["meta"]["rewards"] = []
         if include_version:
             out["version"] = parsed["version"]
         return out

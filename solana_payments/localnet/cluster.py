@@ -198,7 +198,8 @@ class ClusterMethods:
     def get_largest_accounts(self, params: list) -> Any:
         config = _config(params, 0)
         _commitment(config)
-        kind = config.get("filter")
+        # solders (so solana-py) sends the filter as a second parameter; nodes read it from the config
+        kind = config.get("filter", params[1] if len(params) > 1 and isinstance(params[1], str) else None)
         if kind not in (None, "circulating", "nonCirculating"):
             raise invalid_params(f"Invalid params: unknown variant `{kind}`")
         accounts = [] if kind == "nonCirculating" else self._accounts()  # nothing is locked up here
