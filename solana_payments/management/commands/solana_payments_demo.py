@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 f"  admin:     http://{host}/admin/  (user {options['admin_user']!r}, password {password!r})"
             )
             self.stdout.write(f"  dashboard: http://{host}/admin/solana_payments/dashboard/")
-            self.stdout.write(f"  chain:     {localnet.url} (LiteSVM)")
+            self.stdout.write(f"  chain:     {localnet.url} and {localnet.ws_url} (LiteSVM)")
             self.stdout.write("Press Ctrl-C to stop everything.\n")
             self.stdout.flush()
             self.serve(host)
