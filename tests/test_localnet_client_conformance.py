@@ -356,7 +356,7 @@ def test_token_methods_on_a_mint_made_by_an_ordinary_client(localnet, funded, pr
             mint = await make_mint(client, funded, program, transfer_fee=transfer_fee)
             a = get_associated_token_address(alice.pubkey(), mint, program)
             b = get_associated_token_address(bob.pubkey(), mint, program)
-            await send(
+            created = await send(
                 client,
                 funded,
                 [
@@ -388,7 +388,11 @@ def test_token_methods_on_a_mint_made_by_an_ordinary_client(localnet, funded, pr
                 program_id=program, source=a, delegate=delegate.pubkey(), owner=alice.pubkey(), amount=1
             )
             await send(client, funded, [approve(allowed)], [alice])
+            creation = (
+                await client.get_transaction(created, "jsonParsed", max_supported_transaction_version=0)
+            ).value
             return (
+                creation,
                 mint,
                 a,
                 b,
@@ -407,7 +411,16 @@ def test_token_methods_on_a_mint_made_by_an_ordinary_client(localnet, funded, pr
                 ).value,
             )
 
-    mint, a, b, supply, largest, balance_a, delegated, owned = run(scenario())
+    creation, mint, a, b, supply, largest, balance_a, delegated, owned = run(scenario())
+    # the ATA program's inner instructions (create the account, initialize it) and the logs come back
+    meta = creation.transaction.meta
+    inner = [
+        ix.parsed["type"]
+        for group in meta.inner_instructions
+        for ix in group.instructions
+        if hasattr(ix, "parsed")
+    ]
+    assert "initializeAccount3" in inner and meta.log_messages, (inner, meta.log_messages)
     assert (supply.amount, supply.decimals, supply.ui_amount_string) == ("8500", 2, "85")
     assert [(x.address, x.amount.amount) for x in largest] == [(a, "6500"), (b, "2000")]
     assert balance_a.amount == "6500"
