@@ -9,9 +9,14 @@ recorded real-node answer are compared with it in test_localnet_conformance.py.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import re
 
 import pytest
+import solana.rpc.async_api
+import solana.rpc.core
+import solders.rpc.requests as requests
 import solders.rpc.responses as R
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.models import TokenAccountOpts, TxOpts
@@ -511,3 +516,16 @@ def test_the_same_client_transactions_after_a_restart_are_new_transactions(tmp_p
         assert run(round_trip(second.url, mint)) == "200"
     finally:
         second.stop()
+
+
+def test_every_method_solana_py_can_send_is_served(localnet):
+    """The request types solana-py's AsyncClient builds, by their JSON-RPC method name: none is missing."""
+    source = inspect.getsource(solana.rpc.async_api) + inspect.getsource(solana.rpc.core)
+    aliases = {"SendRawTransaction": "sendTransaction", "SimulateVersionedTransaction": "simulateTransaction"}
+    sent = {
+        aliases.get(name, name[0].lower() + name[1:])
+        for name in set(re.findall(r"\b([A-Z][A-Za-z]+)\(", source))
+        if hasattr(getattr(requests, name, None), "to_json")
+    }
+    assert len(sent) > 40
+    assert sent - set(localnet.rpc.methods) == set()
