@@ -1,4 +1,4 @@
-"""The client parses what real nodes send: every recorded response in shared/rpc_samples.
+"""The client parses what real nodes send: every recorded response in tests/rpc_samples.
 
 Each sample is parsed with ``parse_rpc_response`` (the function the client runs on every answer), and the
 ones for methods the client calls are also served over HTTP to the client itself.
@@ -15,15 +15,10 @@ from solana_payments.chain.accounts import token_account_from_account
 from solana_payments.chain.client import ChainClient, parse_rpc_response
 from solana_payments.exceptions import ChainUnavailable, RpcError, TransactionFailed
 
+from .samples import RPC_SAMPLES, sample_text
 from .test_chain_client import ScriptedServer, signed_tx
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "rpc_samples"
-FILES = sorted(SAMPLES.glob("*.json")) if SAMPLES.is_dir() else []
-
-pytestmark = pytest.mark.skipif(
-    not FILES,
-    reason=f"recorded RPC samples not found in {SAMPLES.name}/ beside the checkout (shared/rpc_samples)",
-)
+FILES = sorted(RPC_SAMPLES.glob("*.json"))
 
 
 def sample_method(path: Path) -> tuple[str, bool]:
@@ -33,8 +28,7 @@ def sample_method(path: Path) -> tuple[str, bool]:
     return head.replace("MaybeJsonParsed", ""), json_parsed
 
 
-def load(name: str) -> str:
-    return (SAMPLES / name).read_text()
+load = sample_text
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])

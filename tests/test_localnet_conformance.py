@@ -1,7 +1,7 @@
 """The localnet answers in the shape real nodes send.
 
 Every answer must parse with solders' matching *Resp type, and its JSON must have the same keys
-(recursively; list members merged) as the recorded real-node response in ../shared/rpc_samples. The
+(recursively; list members merged) as the recorded real-node response in tests/rpc_samples. The
 samples come from nodes of different ages, so each comparison names the keys that differ between node
 versions (for example `space` on accounts, which older nodes did not send).
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
-import pytest
 import solders.rpc.responses as responses
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -29,17 +27,11 @@ from spl.token.models import TransferCheckedParams
 from solana_payments.localnet import LAMPORTS_PER_SOL
 from solana_payments.localnet.pytest_plugin import post_json
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "rpc_samples"
+from .samples import sample_json
+
 MEMO = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(),
-    reason=f"recorded RPC samples not found at {SAMPLES} (the repo's ../shared/rpc_samples)",
-)
-
-
-def sample(name: str) -> dict:
-    return json.loads((SAMPLES / name).read_text())
+sample = sample_json
 
 
 def key_paths(value, prefix: str = "") -> set[str]:
@@ -109,7 +101,6 @@ def usdc_holders(localnet):
 # ----------------------------------------------------------------------------------------- accounts
 
 
-@needs_samples
 def test_get_multiple_accounts_base64(localnet):
     body = rpc(
         localnet,
@@ -129,7 +120,6 @@ def test_get_multiple_accounts_base64(localnet):
     )
 
 
-@needs_samples
 def test_get_multiple_accounts_json_parsed(localnet):
     holder = Keypair().pubkey()
     localnet.airdrop(holder, LAMPORTS_PER_SOL)
@@ -149,7 +139,6 @@ def test_get_multiple_accounts_json_parsed(localnet):
     )
 
 
-@needs_samples
 def test_get_token_accounts_by_owner_base64(localnet):
     mint, _sender, receiver, _source, dest = usdc_holders(localnet)
     body = rpc(
@@ -255,7 +244,6 @@ def test_simulate_transaction_parses(localnet):
 # ------------------------------------------------------------------------------------ history methods
 
 
-@needs_samples
 def test_get_signatures_for_address(localnet):
     owner = Keypair()
     localnet.airdrop(owner.pubkey(), LAMPORTS_PER_SOL)
@@ -280,7 +268,6 @@ def test_get_signatures_for_address(localnet):
     assert_same_keys(body, sample("getSignaturesForAddress__with_failed_txs__SolanaKit.json"))
 
 
-@needs_samples
 def test_get_transaction_json_sol_transfer(localnet):
     payer = localnet.fee_payer
     dest = Keypair().pubkey()
@@ -305,7 +292,6 @@ def test_get_transaction_json_sol_transfer(localnet):
     assert ours["version"] == "legacy"
 
 
-@needs_samples
 def test_get_transaction_json_transfer_checked(localnet):
     mint, sender, _receiver, source, dest = usdc_holders(localnet)
     ix = transfer_checked(
@@ -329,7 +315,6 @@ def test_get_transaction_json_transfer_checked(localnet):
     assert {b["uiTokenAmount"]["uiAmount"] for b in meta["preTokenBalances"]} == {5.0, None}  # zero -> null
 
 
-@needs_samples
 def test_get_transaction_json_v0_ata_create(localnet):
     mint = localnet.mints["USDC"]
     wallet = Keypair().pubkey()
@@ -359,7 +344,6 @@ PARSED_NEWER = {
 PARSED_OLDER = {".result.transaction.message.addressTableLookups"}
 
 
-@needs_samples
 def test_get_transaction_json_parsed_sol_transfer_with_fee_payer(localnet):
     sender = Keypair()
     localnet.airdrop(sender.pubkey(), LAMPORTS_PER_SOL)
@@ -388,7 +372,6 @@ def test_get_transaction_json_parsed_sol_transfer_with_fee_payer(localnet):
     assert [k["signer"] for k in ours["transaction"]["message"]["accountKeys"]][:2] == [True, True]
 
 
-@needs_samples
 def test_get_transaction_json_parsed_ata_create_and_transfer_checked(localnet):
     mint = localnet.mints["USDC"]
     sender = Keypair()
@@ -447,7 +430,6 @@ def test_get_transaction_json_parsed_ata_create_and_transfer_checked(localnet):
 # ---------------------------------------------------------------------------------------- send errors
 
 
-@needs_samples
 def test_preflight_failure_shape(localnet):
     poor = Keypair()
     localnet.airdrop(poor.pubkey(), LAMPORTS_PER_SOL)
@@ -468,7 +450,6 @@ def test_preflight_failure_shape(localnet):
     assert key_paths(theirs) <= key_paths(body)  # current nodes add more (null) simulation fields
 
 
-@needs_samples
 def test_blockhash_not_found_shape(localnet):
     from solders.hash import Hash
 

@@ -8,7 +8,6 @@ import http.client
 import json
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from solana.exceptions import SolanaRpcException
@@ -21,7 +20,7 @@ from solders.transaction import VersionedTransaction
 from solana_payments.localnet import LAMPORTS_PER_SOL, Faults, parse_faults, start_localnet
 from solana_payments.localnet.pytest_plugin import post_json
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "rpc_samples"
+from .samples import sample_json
 
 
 def _request(method: str, params: list | None = None, id: object = 1) -> dict:  # noqa: A002
@@ -44,10 +43,9 @@ def test_rate_limit_429_with_retry_after(localnet):
     assert status == 429
     assert headers["Retry-After"] == "0.05"
     assert body["error"]["code"] == 429 and body["id"] == 5
-    if SAMPLES.is_dir():  # same shape as the mainnet-beta body
-        sample = json.loads((SAMPLES / "http429__rate_limit_body__spl_issue_2784.json").read_text())
-        assert body["error"]["message"] == sample["error"]["message"]
-        assert set(body) == set(sample) and set(body["error"]) == set(sample["error"])
+    sample = sample_json("http429__rate_limit_body__spl_issue_2784.json")  # the mainnet-beta body
+    assert body["error"]["message"] == sample["error"]["message"]
+    assert set(body) == set(sample) and set(body["error"]) == set(sample["error"])
     localnet.set_faults(retry_after=2)
     assert post_json(localnet.url, _request("getSlot"))[1]["Retry-After"] == "2"
     assert localnet.request_counts == {"getSlot": 2}

@@ -8,6 +8,7 @@ blockhash window. `Ledger` adds those, behind one re-entrant lock (LiteSVM is no
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -236,6 +237,10 @@ class Ledger:
             svm.with_sigverify(False)  # signatures are checked by sendTransaction itself
             svm.set_epoch_schedule(EpochSchedule.without_warmup())
             self.svm = svm
+            # LiteSVM derives the same blockhash sequence in every instance, so a reset or a restart would
+            # hand out blockhashes used before, and a client's transaction signed again over one of them is
+            # refused as already processed. Blockhashes are this ledger's own, unique to each chain.
+            self._hash_seed = os.urandom(16)
             self.time_offset = 0.0
             self._advanced = 0.0
             self.transaction_count = 0
@@ -327,20 +332,23 @@ class Ledger:
         svm = self.svm
         svm.warp_to_slot(slot)
         self._set_clock()
-        svm.expire_blockhash()  # every slot has its own blockhash
         block_height = slot - BLOCK_HEIGHT_LAG
-        self._blockhashes[svm.latest_blockhash()] = block_height + self.blockhash_validity_slots
+        self._blockhashes[self.blockhash_of(slot)] = block_height + self.blockhash_validity_slots
         if len(self._blockhashes) > 4 * self.blockhash_validity_slots:
             floor = block_height - 2 * self.blockhash_validity_slots
             self._blockhashes = {h: v for h, v in self._blockhashes.items() if v >= floor}
 
     # -------------------------------------------------------------------------------------- blockhash
 
+    def blockhash_of(self, slot: int) -> Hash:
+        """The blockhash of a slot: every slot has its own, and no two chains share one."""
+        return Hash(hashlib.sha256(self._hash_seed + slot.to_bytes(8, "little")).digest())
+
     def latest_blockhash(self) -> tuple[Hash, int]:
         """(blockhash, lastValidBlockHeight)."""
         with self.lock:
             self.sync()
-            blockhash = self.svm.latest_blockhash()
+            blockhash = self.blockhash_of(self._slot)
             return blockhash, self._blockhashes[blockhash]
 
     def is_blockhash_valid(self, blockhash: Hash) -> bool:
@@ -557,6 +565,17 @@ class Ledger:
         with self.lock:
             return self._txs.get(signature)
 
+    def records(self) -> list[TxRecord]:
+        """Every transaction this chain executed, oldest first."""
+        with self.lock:
+            return list(self._txs.values())
+
+    @property
+    def first_slot(self) -> int:
+        """The oldest slot this chain has a block for (a reset starts history afresh)."""
+        with self.lock:
+            return min(self._slot_times, default=self._base_slot)
+
     def commitment_of(self, record: TxRecord) -> int:
         """processed -> confirmed -> finalized as the configured delays pass (chain time)."""
         age = self.progress() - record.executed_at
@@ -610,7 +629,7 @@ class Ledger:
             # blockhash stays valid for ~150 slots (about a minute) however many transactions land.
             self._bumps += 1
             self._set_slot(self._slot + 1)
-            message = Message.new_with_blockhash(instructions, payer.pubkey(), self.svm.latest_blockhash())
+            message = Message.new_with_blockhash(instructions, payer.pubkey(), self.blockhash_of(self._slot))
             tx = VersionedTransaction(message, [payer, *signers])
             record = self.execute(tx)
             if record is None:

@@ -37,6 +37,7 @@ def snapshot(ledger):
             "slot": ledger._slot,
             "transaction_count": ledger.transaction_count,
             "slot_times": dict(ledger._slot_times),
+            "hash_seed": ledger._hash_seed,
             "records": sorted(ledger._txs.values(), key=lambda record: record.sequence),
             "accounts": accounts,
         }
@@ -54,6 +55,10 @@ def restore(ledger, state):
             )
         ledger.transaction_count = state["transaction_count"]
         ledger._slot_times.update(state["slot_times"])
+        if "hash_seed" in state:  # the blocks of the saved slots keep their blockhashes
+            ledger._hash_seed = state["hash_seed"]
+            ledger._blockhashes.clear()
+            ledger._set_slot(ledger._slot)
         for record in state["records"]:
             ledger._txs[record.signature] = record
             for key in dict.fromkeys(record.account_keys):

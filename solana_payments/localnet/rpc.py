@@ -146,7 +146,7 @@ def _config(params: list, index: int) -> dict[str, Any]:
     value = _param(params, index, {})
     if not isinstance(value, dict):
         raise invalid_params(f"Invalid params: expected a config object at position {index}")
-    return value
+    return {key: item for key, item in value.items() if item is not None}  # null means "the default"
 
 
 def _pubkey(value: Any) -> Pubkey:
@@ -233,6 +233,18 @@ def _decode_wire_transaction(encoded: Any, encoding: str) -> tuple[bytes, Versio
     return wire, tx
 
 
+def check_transaction_version(record: TxRecord, max_version: Any) -> None:
+    """-32015 for a versioned transaction the client did not say it supports."""
+    version = record.transaction.version()
+    if version != Legacy.Legacy and (max_version is None or int(version) > int(max_version)):
+        raise RpcError(
+            UNSUPPORTED_TRANSACTION_VERSION,
+            f"Transaction version ({int(version)}) is not supported by the requesting client. "
+            "Please try the request again with the following configuration parameter: "
+            f'"maxSupportedTransactionVersion": {int(version)}',
+        )
+
+
 def _signatures_valid(tx: VersionedTransaction) -> bool:
     try:
         return all(tx.verify_with_results())
@@ -249,7 +261,6 @@ class RpcHandlers:
             "getAccountInfo": self.get_account_info,
             "getBalance": self.get_balance,
             "getBlockHeight": self.get_block_height,
-            "getBlockTime": self.get_block_time,
             "getEpochInfo": self.get_epoch_info,
             "getFeeForMessage": self.get_fee_for_message,
             "getGenesisHash": lambda params: GENESIS_HASH,
@@ -384,6 +395,10 @@ class RpcHandlers:
 
     def get_token_accounts_by_owner(self, params: list) -> Any:
         owner = _pubkey(_param(params, 0))
+        return self.token_accounts(params, lambda token: token.owner == owner)
+
+    def token_accounts(self, params: list, match: Callable[[Any], bool]) -> Any:
+        """getTokenAccountsBy*: the token accounts that `match`, filtered by params[1] (mint or program)."""
         token_filter = _param(params, 1)
         if not isinstance(token_filter, dict) or len(token_filter) != 1:
             raise invalid_params("Invalid params: expected a filter object with `mint` or `programId`")
@@ -404,7 +419,7 @@ class RpcHandlers:
         value = []
         for pubkey, account in self.ledger.program_accounts(program):
             token = decode_token_account(account)
-            if token is None or token.owner != owner or (mint is not None and token.mint != mint):
+            if token is None or not match(token) or (mint is not None and token.mint != mint):
                 continue
             value.append({"account": self._account(account, config), "pubkey": str(pubkey)})
         return {"context": self._context_json(), "value": value}
@@ -441,15 +456,6 @@ class RpcHandlers:
 
     def get_block_height(self, params: list) -> Any:
         return self.ledger.block_height
-
-    def get_block_time(self, params: list) -> Any:
-        slot = _param(params, 0)
-        if not isinstance(slot, int):
-            raise invalid_params("Invalid params: expected a slot number")
-        block_time = self.ledger.block_time(slot)
-        if block_time is None:
-            raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
-        return block_time
 
     def get_epoch_info(self, params: list) -> Any:
         slot = self.ledger.slot
@@ -648,14 +654,7 @@ class RpcHandlers:
         record = self.ledger.get_record(signature)
         if record is None or self.ledger.commitment_of(record) < level:
             return None
-        version = record.transaction.version()
-        if version != Legacy.Legacy and (max_version is None or int(version) > int(max_version)):
-            raise RpcError(
-                UNSUPPORTED_TRANSACTION_VERSION,
-                f"Transaction version ({int(version)}) is not supported by the requesting client. "
-                "Please try the request again with the following configuration parameter: "
-                f'"maxSupportedTransactionVersion": {int(version)}',
-            )
+        check_transaction_version(record, max_version)
         return self.encode_transaction(record, encoding, include_version=max_version is not None)
 
     def _inner_instructions(self, groups, keys: list[Pubkey], *, parsed: bool) -> list[UiInnerInstructions]:

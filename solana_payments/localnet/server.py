@@ -1,4 +1,5 @@
 """The HTTP side of the local node: JSON-RPC over POST, fault injection, counts and a control endpoint.
+Websocket subscriptions are served on the next port (pubsub.py).
 
 Control endpoints (never subject to faults, never counted):
 
@@ -31,10 +32,13 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from .ledger import Ledger, LedgerError
-from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, RpcError, RpcHandlers
+from .methods import node_handlers
+from .pubsub import PubSubServer
+from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, RpcError
 
 logger = logging.getLogger(__name__)
 
+_PORT_ATTEMPTS = 20
 RATE_LIMIT_MESSAGE = (
     "Too many requests for a specific RPC call, contact your app developer or support@rpcpool.com."
 )
@@ -232,7 +236,7 @@ class Localnet:
         self.ledger = Ledger(
             slots_per_second=slots_per_second, blockhash_validity_slots=blockhash_validity_slots
         )
-        self.rpc = RpcHandlers(self.ledger)
+        self.rpc = node_handlers(self.ledger)
         self._stats_lock = threading.Lock()
         self._request_counts: Counter[str] = Counter()
         self._fault_counts: Counter[str] = Counter()
@@ -242,6 +246,7 @@ class Localnet:
         self._host = host
         self._port = port
         self._server: _Server | None = None
+        self._pubsub: PubSubServer | None = None
         self._thread: threading.Thread | None = None
         if faults:
             self.set_faults(**(faults.to_json() if isinstance(faults, Faults) else faults))
@@ -249,12 +254,25 @@ class Localnet:
     # ------------------------------------------------------------------------------------- lifecycle
 
     def start(self) -> Localnet:
+        """Serve JSON-RPC on the port and websockets (PubSub) on the next one, as real nodes do."""
         if self._server is not None:
             return self
-        server = _Server((self._host, self._port), _Handler)
+        for attempt in range(_PORT_ATTEMPTS):
+            server = _Server((self._host, self._port), _Handler)
+            try:
+                pubsub = PubSubServer(self.rpc, self._host, server.server_address[1] + 1).start()
+            except OSError:
+                server.server_close()
+                if self._port or attempt == _PORT_ATTEMPTS - 1:
+                    raise  # the port after an explicit one is taken
+                continue  # a free port whose neighbour is taken: draw again
+            break
         server.localnet = self
         self._server = server
+        self._pubsub = pubsub
         self._port = server.server_address[1]
+        self.rpc.cluster.rpc_address = f"{self._host}:{self._port}"
+        self.rpc.cluster.pubsub_address = f"{self._host}:{pubsub.port}"
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -266,6 +284,9 @@ class Localnet:
         return self
 
     def stop(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            pubsub.stop()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -294,6 +315,11 @@ class Localnet:
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def ws_url(self) -> str:
+        """The websocket (PubSub) endpoint: the port after the HTTP one."""
+        return f"ws://{self._host}:{self._port + 1}"
 
     # ------------------------------------------------------------------------------------- chain API
 

@@ -73,6 +73,7 @@ class Command(BaseCommand):
         fee_payer = localnet.fee_payer
         write(style.SUCCESS(f"Solana localnet (LiteSVM) listening on {localnet.url}"))
         write(f"  RPC URL:            {localnet.url}")
+        write(f"  websocket URL:      {localnet.ws_url}")
         write(
             f"  fee payer:          {fee_payer.pubkey()} "
             f"({localnet.get_balance(fee_payer.pubkey()) / 1e9:g} SOL)"

@@ -34,8 +34,27 @@ class Command(BaseCommand):
             "--state", help="Where the chain is kept between runs (default: next to the SQLite database)."
         )
         parser.add_argument("--admin-user", default="admin", help="Username of the demo admin.")
+        parser.add_argument(
+            "--stop-timeout",
+            type=float,
+            default=10.0,
+            help="Seconds the django-q2 cluster gets to stop after SIGTERM before it is killed (default 10).",
+        )
 
     def handle(self, *args, **options):
+        # SIGTERM and SIGHUP stop the demo the way Ctrl-C does, so its clean-up runs whatever stops it.
+        previous = {
+            sig: signal.signal(sig, _raise_keyboard_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+        }
+        try:
+            self.run(options)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def run(self, options):
         if not app_settings.LOCALNET:
             raise CommandError(
                 "The demo runs on the local chain only: set SOLANA_PAYMENTS['LOCALNET'] = True "
@@ -76,13 +95,13 @@ class Command(BaseCommand):
                 f"  admin:     http://{host}/admin/  (user {options['admin_user']!r}, password {password!r})"
             )
             self.stdout.write(f"  dashboard: http://{host}/admin/solana_payments/dashboard/")
-            self.stdout.write(f"  chain:     {localnet.url} (LiteSVM)")
+            self.stdout.write(f"  chain:     {localnet.url} and {localnet.ws_url} (LiteSVM)")
             self.stdout.write("Press Ctrl-C to stop everything.\n")
             self.stdout.flush()
             self.serve(host)
         finally:
             if worker is not None:
-                self.stop_worker(worker)
+                self.stop_worker(worker, options["stop_timeout"])
             persistence.save(localnet.ledger, state)
             localnet.stop()
             self.stdout.write(f"Stopped. The chain was saved to {state}.")
@@ -151,32 +170,40 @@ class Command(BaseCommand):
         return password
 
     def start_worker(self):
+        """Start `qcluster` in a process group of its own, tied to this process.
+
+        Its own group: Ctrl-C in the terminal reaches the demo only, and the demo stops the cluster (a
+        signal that reaches every process of the cluster at once can deadlock it, django-q2 #346). Tied:
+        `solana_payments.processes` has the kernel kill it, and each process it forks, when its parent
+        dies, so even a demo killed with SIGKILL leaves no worker behind.
+        """
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
+        env["SOLANA_PAYMENTS_PARENT_PID"] = str(os.getpid())
         process = subprocess.Popen(
-            [sys.executable, "-m", "django", "qcluster"], env=env, start_new_session=True
+            [sys.executable, "-m", "solana_payments.processes", "qcluster"], env=env, start_new_session=True
         )
         self.stdout.write(f"django-q2 cluster started (pid {process.pid}).")
         return process
 
-    def stop_worker(self, process):
+    def stop_worker(self, process, timeout):
+        """SIGTERM to the cluster's main process only; after `timeout` seconds (or a second Ctrl-C),
+        SIGKILL to its whole process group."""
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                process.wait(timeout=timeout)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                self.stdout.write(f"django-q2 cluster did not stop within {timeout:g} s: killing it.")
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever is left of its group (workers of a hung stop)
+        except ProcessLookupError:
+            pass
+        process.wait()
         self.stdout.write("django-q2 cluster stopped.")
 
     def serve(self, addr):
-        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        try:
-            call_command("runserver", addr, use_reloader=False, skip_checks=False)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        call_command("runserver", addr, use_reloader=False, skip_checks=False)
 
 
 def _raise_keyboard_interrupt(signum, frame):
