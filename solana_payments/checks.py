@@ -108,6 +108,9 @@ def _check_numbers():
         "RPC_CONCURRENCY": 0,
         "MAX_ATAS_PER_TX": 0,
         "CONFIRM_TIMEOUT_SECONDS": 0,
+        "CHECKOUT_POLL_SECONDS": 0,
+        "WEBHOOK_TIMEOUT": 0,
+        "WEBHOOK_BACKOFF_SECONDS": 0,
     }
     for name, minimum in rules.items():
         value = getattr(app_settings, name)
@@ -115,7 +118,15 @@ def _check_numbers():
             errors.append(
                 _error(f"{name} must be a number greater than {minimum}, not {value!r}.", None, "E006")
             )
-    for name in ("RPC_RATE_LIMIT", "PRIORITY_FEE_MICROLAMPORTS", "LATE_PAYMENT_WINDOW"):
+    at_least_zero = (
+        "RPC_RATE_LIMIT",
+        "PRIORITY_FEE_MICROLAMPORTS",
+        "LATE_PAYMENT_WINDOW",
+        "STATUS_CHAIN_CHECK_SECONDS",
+        "STATUS_RATE_LIMIT",
+        "WEBHOOK_RETRY_SECONDS",
+    )
+    for name in at_least_zero:
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             errors.append(_error(f"{name} must be a number of 0 or more, not {value!r}.", None, "E006"))
@@ -123,15 +134,21 @@ def _check_numbers():
 
 
 def _check_hook():
-    path = app_settings.ON_PAYMENT_ACCEPTED
+    return _check_callable("ON_PAYMENT_ACCEPTED", "E007") + _check_callable(
+        "CREATE_PAYMENT_PERMISSION", "E008"
+    )
+
+
+def _check_callable(name, id_):
+    path = getattr(app_settings, name)
     if not path:
         return []
     try:
         hook = import_string(path)
     except ImportError as exc:
-        return [_error(f"ON_PAYMENT_ACCEPTED {path!r} cannot be imported: {exc}", None, "E007")]
+        return [_error(f"{name} {path!r} cannot be imported: {exc}", None, id_)]
     if not callable(hook):
-        return [_error(f"ON_PAYMENT_ACCEPTED {path!r} is not callable.", None, "E007")]
+        return [_error(f"{name} {path!r} is not callable.", None, id_)]
     return []
 
 

@@ -22,7 +22,7 @@ from .models import (
     PaymentToken,
     WalletState,
 )
-from .signals import payment_accepted, payment_expired, payment_initiated
+from .signals import payment_accepted, payment_expired, payment_flagged, payment_initiated
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,21 @@ def expire_payments(payments, *, underpaid=()):
             state__in=WALLET_STATES_BEFORE_FUNDS,
         ).update(state=WalletState.RECEIVED_FUNDS)
         transaction.on_commit(lambda: _announce(payment_expired, expired, "payment_expired"))
+        transaction.on_commit(lambda: _announce_flagged(expired))
     return expired
+
+
+def flag_expired_payments(wallet_ids, exception):
+    """Flag ``expired`` payments of these wallets that have no exception yet; sends ``payment_flagged``."""
+    with transaction.atomic():
+        pks = list(
+            _locked(
+                Payment.objects.filter(wallet__in=wallet_ids, status=PaymentStatus.EXPIRED, exception="")
+            ).values_list("pk", flat=True)
+        )
+        Payment.objects.filter(pk__in=pks, exception="").update(exception=exception)
+        transaction.on_commit(lambda: _announce_flagged(Payment.objects.filter(pk__in=pks)))
+    return pks
 
 
 WALLET_STATES_BEFORE_FUNDS = (
@@ -252,10 +266,15 @@ def _announce(signal, payments, name):
                 logger.error("%s receiver %r failed for payment %s: %r", name, receiver, payment.pk, result)
 
 
+def _announce_flagged(payments):
+    _announce(payment_flagged, [p for p in payments if p.exception], "payment_flagged")
+
+
 def _announce_accepted(payments):
     hook_path = app_settings.ON_PAYMENT_ACCEPTED
     hook = import_string(hook_path) if hook_path else None
     _announce(payment_accepted, payments, "payment_accepted")
+    _announce_flagged(payments)
     for payment in payments:
         if hook is not None:
             try:

@@ -8,7 +8,8 @@ from ..bulk import update_rows
 from ..chain.keypairs import parse_keypair
 from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
 from ..conf import app_settings
-from ..models import ItemOutcome, OneTimeWallet, Payment, PaymentException, PaymentStatus, WalletState
+from ..models import ItemOutcome, OneTimeWallet, PaymentException, WalletState
+from ..payments import flag_expired_payments
 from .base import Operation, WalletSelectionMixin, chunked, wallet_tokens
 from .holdings import read_holdings, token_program_id
 from .sending import LANDED, UNKNOWN, fee_shares, send_and_confirm
@@ -67,9 +68,7 @@ class ClosingMixin:
             OneTimeWallet.objects.filter(
                 pk__in=[w.pk for w in wallets], state=WalletState.PAYMENT_EXPIRED
             ).update(state=WalletState.RECEIVED_FUNDS)
-            Payment.objects.filter(
-                wallet__in=[w.pk for w in wallets], status=PaymentStatus.EXPIRED, exception=""
-            ).update(exception=PaymentException.PAID_LATE)
+            flag_expired_payments([w.pk for w in wallets], PaymentException.PAID_LATE)
         for wallet in wallets:
             funds = describe_funds(holdings[wallet.pk], tokens[wallet.pk])
             self.skip(
