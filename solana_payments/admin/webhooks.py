@@ -11,6 +11,9 @@ from ..webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, ne
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text=WebhookEndpoint._meta.get_field("url").help_text
+    )
     events = forms.MultipleChoiceField(
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
