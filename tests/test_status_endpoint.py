@@ -149,3 +149,9 @@ def test_the_checkout_page_works_without_javascript(client, tokens, configure):
     html = client.get(reverse("solana_payments:checkout", args=[payment.reference])).content.decode()
     assert "This payment has expired." in html and "data-sp-open hidden" in html
     assert client.get(reverse("solana_payments:checkout", args=[uuid.uuid4()])).status_code == 404
+
+
+def test_the_payment_admin_links_to_its_checkout_page(admin_client, tokens):
+    payment = create_payment({"SOL": Decimal("0.5")})
+    page = admin_client.get(reverse("admin:solana_payments_payment_change", args=[payment.pk]))
+    assert f'href="/pay/{payment.reference}/"' in page.content.decode()

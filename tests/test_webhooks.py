@@ -16,7 +16,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from solana_payments.models import DeliveryStatus, Payment, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from solana_payments.models import (
+    DeliveryStatus,
+    OneTimeWallet,
+    Payment,
+    WalletState,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from solana_payments.operations.base import run_operation
 from solana_payments.payments import create_payment
 from solana_payments.signals import payment_accepted, payment_refunded
@@ -325,3 +333,38 @@ def test_deliveries_on_a_real_cluster(fast_retries, receiver_server, tokens, q_c
     assert len(receiver_server.requests) == 2  # nothing sent twice
     delivery.refresh_from_db()
     assert delivery.attempts == 2 and delivery.status == DeliveryStatus.SUCCEEDED
+
+
+def test_expiring_underpaid_sends_expired_and_flagged(
+    shop, receiver_server, endpoint, django_capture_on_commit_callbacks
+):
+    payment = shop.new_payment({"PYUSD": Decimal("10")}, expires_in=1)
+    shop.pay(payment, "PYUSD", 4_000_000)
+    time.sleep(1.1)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_operation("expire", ids=[payment.pk])
+    assert run.counts["underpaid"] == 1
+    deliveries = {d.event: d for d in WebhookDelivery.objects.all()}
+    assert set(deliveries) == {"payment.expired", "payment.flagged"}
+    assert deliveries["payment.flagged"].payload["data"]["exception"] == "underpaid"
+    assert deliveries["payment.flagged"].payload["data"]["options"][0]["amount_paid"] == "4"
+
+
+def test_money_reaching_an_expired_payment_is_flagged_paid_late(
+    shop, receiver_server, endpoint, django_capture_on_commit_callbacks
+):
+    payment = shop.new_payment({"USDC": Decimal("5")}, expires_in=1)
+    time.sleep(1.1)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_operation("expire", ids=[payment.pk])
+    # Expire closed the wallet; a customer pays anyway (their wallet re-creates the token account), and
+    # the wallet is back where reclaim looks (as in test_op_expire_reclaim).
+    shop.pay(payment, "USDC", 5_000_000)
+    OneTimeWallet.objects.filter(pk=payment.wallet_id).update(state=WalletState.PAYMENT_EXPIRED)
+    with django_capture_on_commit_callbacks(execute=True):
+        reclaim = run_operation("reclaim", ids=[payment.wallet_id])
+    assert reclaim.counts["stranded"] == 1
+    payment.refresh_from_db()
+    assert payment.exception == "paid_late"
+    keys = sorted(WebhookDelivery.objects.values_list("event_key", flat=True))
+    assert keys == [f"payment.expired:{payment.reference}", f"payment.flagged:{payment.reference}:paid_late"]
