@@ -23,6 +23,8 @@ from .models import OperationTrigger, Payment, PaymentStatus
 from .payment_status import public_status
 from .throttling import client_allowed, first_in_interval
 
+CHECK_MAX_RETRY_SECONDS = 3.0
+
 
 def _payment(reference):
     return get_object_or_404(Payment.objects.select_related("wallet", "paid_token"), reference=reference)
@@ -44,9 +46,21 @@ def check_chain(payment):
         return None
     if not first_in_interval(f"chain-check:{payment.pk}", app_settings.STATUS_CHAIN_CHECK_SECONDS):
         return None
+    from .chain.client import ChainClient
     from .operations.base import run_operation
 
-    run = run_operation("recheck", ids=[payment.pk], trigger=OperationTrigger.CHECKOUT)
+    # A customer is waiting on this request: a node that keeps failing is given up on sooner than in a
+    # background run (the run then fails, is recorded, and the next interval tries again).
+    retry = min(app_settings.RPC_MAX_RETRY_SECONDS, CHECK_MAX_RETRY_SECONDS)
+    try:
+        chain = ChainClient.from_settings(max_retry_seconds=retry)
+    except (SolanaPaymentsError, ValueError):  # no usable RPC_URL: the run records why
+        chain = None
+    try:
+        run = run_operation("recheck", ids=[payment.pk], trigger=OperationTrigger.CHECKOUT, chain=chain)
+    finally:
+        if chain is not None:
+            chain.close()
     payment.refresh_from_db()
     return run
 

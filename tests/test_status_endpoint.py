@@ -155,3 +155,14 @@ def test_the_payment_admin_links_to_its_checkout_page(admin_client, tokens):
     payment = create_payment({"SOL": Decimal("0.5")})
     page = admin_client.get(reverse("admin:solana_payments_payment_change", args=[payment.pk]))
     assert f'href="/pay/{payment.reference}/"' in page.content.decode()
+
+
+def test_a_dead_node_costs_the_customer_seconds_not_minutes(client, tokens, configure):
+    configure(RPC_URL="http://127.0.0.1:9", RPC_TIMEOUT=1.0, STATUS_CHAIN_CHECK_SECONDS=5)  # nothing listens
+    payment = create_payment({"SOL": Decimal("0.5")})
+    started = time.monotonic()
+    response = client.get(status_url(payment))
+    assert time.monotonic() - started < 8
+    assert response.status_code == 200 and response.json()["status"] == "initiated"
+    run = OperationRun.objects.get()
+    assert (run.trigger, run.status) == ("checkout", "failed") and run.error
