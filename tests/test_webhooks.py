@@ -199,6 +199,14 @@ def test_an_unreachable_url_is_logged(endpoint, payment, django_capture_on_commi
     assert delivery.last_error.startswith("cannot connect") and delivery.last_status_code is None
 
 
+def test_a_bad_url_is_a_failed_attempt_not_a_stuck_one(endpoint, payment, django_capture_on_commit_callbacks):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="not a url")
+    (delivery,) = accept(payment, django_capture_on_commit_callbacks)
+    assert deliver(delivery.pk, 0) == DeliveryStatus.PENDING
+    delivery.refresh_from_db()
+    assert delivery.last_error.startswith("bad URL") and delivery.attempts == 1
+
+
 def test_one_delivery_per_event_and_endpoint(
     receiver_server, endpoint, payment, django_capture_on_commit_callbacks
 ):

@@ -17,6 +17,7 @@ HMAC-SHA256(secret, ``"<t>.<body>"``) over the exact bytes of the body.
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import time
@@ -226,19 +227,18 @@ def post(delivery):
     """POST the delivery's body, signed. Returns ``(status code or None, milliseconds, error or None)``."""
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(
-        delivery.endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            SIGNATURE_HEADER: f"t={timestamp},v1={sign(delivery.endpoint.secret, timestamp, body)}",
-            "Solana-Payments-Event": delivery.event,
-            "Solana-Payments-Delivery": str(delivery.pk),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: f"t={timestamp},v1={sign(delivery.endpoint.secret, timestamp, body)}",
+        "Solana-Payments-Event": delivery.event,
+        "Solana-Payments-Delivery": str(delivery.pk),
+    }
     started = time.monotonic()
+    try:
+        request = urllib.request.Request(delivery.endpoint.url, data=body, method="POST", headers=headers)
+    except ValueError as exc:  # not a URL at all: a failed attempt like any other, never a stuck one
+        return None, 0, f"bad URL: {exc}"
     status_code, error = None, None
     try:
         with _opener().open(request, timeout=app_settings.WEBHOOK_TIMEOUT) as response:
@@ -255,7 +255,7 @@ def post(delivery):
             if isinstance(reason, TimeoutError)
             else f"cannot connect: {reason}"
         )
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:  # a reset connection, a garbled answer
         error = f"{type(exc).__name__}: {exc}"
     elapsed_ms = round((time.monotonic() - started) * 1000)
     if error is None and not 200 <= status_code < 300:
