@@ -69,7 +69,7 @@ def test_the_checkout_page_turns_to_paid_without_reloading(
         "() => document.querySelector('[data-sp-status-text]').textContent.startsWith('Paid')", timeout=10_000
     )
     waited = time.monotonic() - paid_at
-    assert waited < 2 + 1 + 2, f"the page showed the payment paid only after {waited:.1f} s"
+    assert waited < 2 + 1 + 3, f"the page showed the payment paid only after {waited:.1f} s"
     assert page.evaluate("window.spNotReloaded") is True  # the same page: it was never reloaded
     assert status.inner_text() == "Paid. Thank you!"
     assert not page.locator("[data-sp-open]").is_visible()  # the options and the countdown are gone

@@ -82,9 +82,11 @@ def test_unknown_references_look_alike_and_are_throttled_per_client(client, toke
 
 
 def test_a_paid_payment_settles_within_the_interval(client, shop, configure):
-    configure(STATUS_CHAIN_CHECK_SECONDS=2)
+    interval = 3
+    configure(STATUS_CHAIN_CHECK_SECONDS=interval)
     payment = shop.new_payment({"SOL": Decimal("0.5"), "USDC": Decimal("25")}, label="Order 7")
 
+    checked_at = time.monotonic()
     first = client.get(status_url(payment)).json()
     assert first["status"] == "initiated"
     check = OperationRun.objects.get()
@@ -94,14 +96,15 @@ def test_a_paid_payment_settles_within_the_interval(client, shop, configure):
 
     shop.pay(payment, "USDC", 25_000_000)
     paid_at = time.monotonic()
-    assert client.get(status_url(payment)).json()["status"] == "initiated"  # checked < 2 s ago: no read
-    assert OperationRun.objects.count() == 1
+    if paid_at - checked_at < interval - 1:  # (a slow machine may have taken the whole interval to pay)
+        assert client.get(status_url(payment)).json()["status"] == "initiated"  # checked just now: no read
+        assert OperationRun.objects.count() == 1
 
     while True:
         body = client.get(status_url(payment)).json()
         if body["settled"]:
             break
-        assert time.monotonic() - paid_at < 2 + 1, "not settled within the interval"
+        assert time.monotonic() - paid_at < interval + 2, "not settled within the interval"
         time.sleep(0.2)
     assert body["status"] == "confirmed" and body["exception"] == "" and body["paid_token"] == "USDC"
     assert {o["token"]: o["amount_paid"] for o in body["options"]} == {"SOL": "0", "USDC": "25"}
