@@ -1,6 +1,6 @@
 """Conversions between token units (what people read) and base units (what the chain counts)."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 
 def to_base_units(amount, decimals, *, what="amount"):
@@ -41,11 +41,11 @@ def from_base_units(base, decimals):
     """``25000001`` with 6 decimals -> ``Decimal('25.000001')`` (exact, never a float)."""
     if base is None:
         return None
-    return (
-        Decimal(int(base)).scaleb(-decimals).quantize(Decimal(1).scaleb(-decimals))
-        if decimals
-        else Decimal(base)
-    )
+    if not decimals:
+        return Decimal(int(base))
+    with localcontext() as context:  # exact for any decimals a mint can have (0-255)
+        context.prec = len(str(abs(int(base)))) + decimals + 1
+        return Decimal(int(base)).scaleb(-decimals).quantize(Decimal(1).scaleb(-decimals))
 
 
 def format_units(base, decimals):

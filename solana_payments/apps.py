@@ -8,3 +8,6 @@ class SolanaPaymentsConfig(AppConfig):
 
     def ready(self):
         from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from .webhooks.delivery import connect_signals
+
+        connect_signals()

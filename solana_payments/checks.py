@@ -124,6 +124,9 @@ def _check_numbers():
         "MAX_ATAS_PER_TX": 0,
         "CONFIRM_TIMEOUT_SECONDS": 0,
         "PROGRESS_EVERY_SECONDS": 0,
+        "CHECKOUT_POLL_SECONDS": 0,
+        "WEBHOOK_TIMEOUT": 0,
+        "WEBHOOK_BACKOFF_SECONDS": 0,
     }
     for name, minimum in rules.items():
         value = getattr(app_settings, name)
@@ -137,6 +140,9 @@ def _check_numbers():
         "LATE_PAYMENT_WINDOW",
         "DASHBOARD_CACHE_SECONDS",
         "FEE_PAYER_LOW_BALANCE_LAMPORTS",
+        "STATUS_CHAIN_CHECK_SECONDS",
+        "STATUS_RATE_LIMIT",
+        "WEBHOOK_RETRY_SECONDS",
     ):
         value = getattr(app_settings, name)
         if not _is_number(value) or value < 0:
@@ -150,15 +156,21 @@ def _is_number(value):
 
 
 def _check_hook():
-    path = app_settings.ON_PAYMENT_ACCEPTED
+    return _check_callable("ON_PAYMENT_ACCEPTED", "E007") + _check_callable(
+        "CREATE_PAYMENT_PERMISSION", "E012"
+    )
+
+
+def _check_callable(name, id_):
+    path = getattr(app_settings, name)
     if not path:
         return []
     try:
         hook = import_string(path)
     except ImportError as exc:
-        return [_error(f"ON_PAYMENT_ACCEPTED {path!r} cannot be imported: {exc}", None, "E007")]
+        return [_error(f"{name} {path!r} cannot be imported: {exc}", None, id_)]
     if not callable(hook):
-        return [_error(f"ON_PAYMENT_ACCEPTED {path!r} is not callable.", None, "E007")]
+        return [_error(f"{name} {path!r} is not callable.", None, id_)]
     return []
 
 

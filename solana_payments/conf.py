@@ -43,6 +43,15 @@ DEFAULTS = {
     "DASHBOARD_CACHE_SECONDS": 15,
     "FEE_PAYER_LOW_BALANCE_LAMPORTS": 50_000_000,
     "LOCALNET": False,  # True when RPC_URL is the project's own LiteSVM endpoint (demo, tests)
+    # The shop's side: checkout, status endpoint, create endpoint, webhooks
+    "SOLANA_PAY_LABEL": "",  # label of transfer requests for payments without one (e.g. the shop's name)
+    "STATUS_CHAIN_CHECK_SECONDS": 5,  # the status endpoint reads the chain at most this often a payment (0 = never)
+    "STATUS_RATE_LIMIT": 60,  # status requests a client may make per minute (0 = unlimited)
+    "CHECKOUT_POLL_SECONDS": 3,  # how often the checkout page asks the status endpoint
+    "CREATE_PAYMENT_PERMISSION": None,  # dotted path of a callable(request) -> bool; None: no create endpoint
+    "WEBHOOK_TIMEOUT": 10.0,  # seconds per delivery attempt
+    "WEBHOOK_RETRY_SECONDS": 24 * 3600,  # how long a failing delivery is retried
+    "WEBHOOK_BACKOFF_SECONDS": 30,  # the first retry's delay; it doubles each time, up to an hour
 }
 
 COMMITMENTS = ("processed", "confirmed", "finalized")

@@ -268,6 +268,7 @@ class OperationTrigger(models.TextChoices):
     COMMAND = "command", _("command")
     SCHEDULE = "schedule", _("schedule")
     API = "api", _("code")
+    CHECKOUT = "checkout", _("checkout status")
 
 
 class RunStatus(models.TextChoices):
@@ -376,3 +377,12 @@ class Dashboard(OperationRun):
     class Meta:
         proxy = True
         verbose_name = verbose_name_plural = _("operations dashboard")
+
+
+# The webhook models are the app's models too: importing them here registers them with the app.
+from .webhooks.models import (  # noqa: E402, F401
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

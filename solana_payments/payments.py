@@ -317,7 +317,7 @@ def _announce(signal, payments, name):
 
 
 def _announce_flagged(payments):
-    for payment in payments:
+    for payment in (p for p in payments if p.exception):
         results = payment_flagged.send_robust(sender=Payment, payment=payment, exception=payment.exception)
         for receiver, result in results:
             if isinstance(result, Exception):

@@ -85,9 +85,8 @@ def claim_race(kind):
 
     from django.db import connections, transaction
 
-    from solana_payments.models import OneTimeWallet, OperationRun, RunStatus, WalletState
+    from solana_payments.models import SWEEPABLE_STATES, OneTimeWallet, OperationRun, RunStatus, WalletState
     from solana_payments.operations.base import get_operation_class
-    from solana_payments.models import SWEEPABLE_STATES
 
     state, states = (
         (WalletState.RECEIVED_FUNDS, SWEEPABLE_STATES)

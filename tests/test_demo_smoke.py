@@ -95,6 +95,14 @@ def test_the_demo_runs_and_stops_cleanly(tmp_path):
         status, dashboard = browser.get("/admin/solana_payments/dashboard/")
         assert status == 200 and "Operations dashboard" in dashboard
 
+        # The demo includes the app's URLs: an open payment's checkout page and its status endpoint.
+        log.seek(0)
+        checkout = re.search(r"checkout: +http://[^/\s]+(/pay/[0-9a-f-]{36}/)", log.read()).group(1)
+        status, page = browser.get(checkout)
+        assert status == 200 and "Pay with Solana" in page and page.count("<svg") >= 1
+        status, body = browser.get(checkout + "status/")
+        assert status == 200 and json.loads(body)["status"] == "initiated"
+
         def runs():
             return json.loads(browser.get("/admin/solana_payments/dashboard/status.json")[1])["runs"]
 

@@ -96,6 +96,9 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"  dashboard: http://{host}/admin/solana_payments/dashboard/")
             self.stdout.write(f"  chain:     {localnet.url} and {localnet.ws_url} (LiteSVM)")
+            checkout = self.checkout_example()
+            if checkout:
+                self.stdout.write(f"  checkout:  http://{host}{checkout}  (an open payment's page)")
             self.stdout.write("Press Ctrl-C to stop everything.\n")
             self.stdout.flush()
             self.serve(host)
@@ -201,6 +204,25 @@ class Command(BaseCommand):
             pass
         process.wait()
         self.stdout.write("django-q2 cluster stopped.")
+
+    def checkout_example(self):
+        """The checkout page of a payment still open, when the project includes the app's URLs."""
+        from django.urls import NoReverseMatch, reverse
+        from django.utils import timezone
+
+        from ...models import Payment, PaymentStatus
+
+        payment = (
+            Payment.objects.filter(status=PaymentStatus.INITIATED, expires_at__gt=timezone.now())
+            .order_by("-expires_at")
+            .first()
+        )
+        if payment is None:
+            return None
+        try:
+            return reverse("solana_payments:checkout", args=[payment.reference])
+        except NoReverseMatch:
+            return None
 
     def serve(self, addr):
         call_command("runserver", addr, use_reloader=False, skip_checks=False)

@@ -1,0 +1,18 @@
+"""The shop's URLs: include them under any prefix, e.g. ``path("pay/", include("solana_payments.urls"))``.
+
+- ``<reference>/``: the checkout page;
+- ``<reference>/status/``: the status endpoint (JSON) the page polls;
+- ``""`` (POST): the create endpoint, off unless ``CREATE_PAYMENT_PERMISSION`` is set.
+"""
+
+from django.urls import path
+
+from . import views
+
+app_name = "solana_payments"
+
+urlpatterns = [
+    path("", views.create, name="create"),
+    path("<uuid:reference>/", views.checkout, name="checkout"),
+    path("<uuid:reference>/status/", views.payment_status, name="status"),
+]

@@ -1,0 +1,179 @@
+"""The shop's side: a checkout page, a status endpoint its page polls, and an optional create endpoint.
+
+Mounted with ``path("pay/", include("solana_payments.urls"))`` under any prefix. A payment is found by
+its public reference (a random UUID) only, never by its id.
+"""
+
+import json
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.module_loading import import_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from .conf import app_settings
+from .exceptions import ChainUnavailable, SolanaPaymentsError
+from .models import OperationTrigger, Payment, PaymentStatus
+from .payment_status import public_status
+from .throttling import client_allowed, first_in_interval
+
+CHECK_MAX_RETRY_SECONDS = 3.0
+
+
+def _payment(reference):
+    return get_object_or_404(Payment.objects.select_related("wallet", "paid_token"), reference=reference)
+
+
+def _throttled(request, scope):
+    allowed, retry_after = client_allowed(request, scope, app_settings.STATUS_RATE_LIMIT)
+    if allowed:
+        return None
+    response = JsonResponse({"error": "Too many requests; try again later."}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def check_chain(payment):
+    """Settle ``payment`` now if it was paid: a recheck run of this one payment, at most once every
+    ``STATUS_CHAIN_CHECK_SECONDS`` for it, whoever asks. Returns the run, or None when not due."""
+    if payment.status != PaymentStatus.INITIATED:
+        return None
+    if not first_in_interval(f"chain-check:{payment.pk}", app_settings.STATUS_CHAIN_CHECK_SECONDS):
+        return None
+    from .chain.client import ChainClient
+    from .operations.base import run_operation
+
+    # A customer is waiting on this request: a node that keeps failing is given up on sooner than in a
+    # background run (the run then fails, is recorded, and the next interval tries again).
+    retry = min(app_settings.RPC_MAX_RETRY_SECONDS, CHECK_MAX_RETRY_SECONDS)
+    try:
+        chain = ChainClient.from_settings(max_retry_seconds=retry)
+    except (SolanaPaymentsError, ValueError):  # no usable RPC_URL: the run records why
+        chain = None
+    try:
+        run = run_operation("recheck", ids=[payment.pk], trigger=OperationTrigger.CHECKOUT, chain=chain)
+    finally:
+        if chain is not None:
+            chain.close()
+    payment.refresh_from_db()
+    return run
+
+
+@never_cache
+@require_GET
+def payment_status(request, reference):
+    """``GET <prefix>/<reference>/status/``: the payment's public status as JSON (404 for an unknown one)."""
+    throttled = _throttled(request, "status")
+    if throttled is not None:
+        return throttled
+    try:
+        payment = _payment(reference)
+    except Http404:
+        return JsonResponse({"error": "No such payment."}, status=404)
+    check_chain(payment)
+    return JsonResponse(public_status(payment))
+
+
+@never_cache
+@require_GET
+def checkout(request, reference):
+    """``GET <prefix>/<reference>/``: the checkout page (works without JavaScript: reload it)."""
+    throttled = _throttled(request, "checkout")
+    if throttled is not None:
+        return throttled
+    payment = _payment(reference)
+    check_chain(payment)
+    return TemplateResponse(request, "solana_payments/checkout.html", checkout_context(payment))
+
+
+def checkout_context(payment):
+    """The context of ``solana_payments/includes/checkout.html``, for a shop's own page that includes it."""
+    from .solana_pay import payment_options
+
+    return {
+        "payment": payment,
+        "options": [option for option, _ in payment_options(payment)],
+        "status": public_status(payment),
+        "status_url": reverse("solana_payments:status", args=[payment.reference]),
+        "poll_seconds": app_settings.CHECKOUT_POLL_SECONDS,
+    }
+
+
+CREATE_FIELDS = {"options", "expires_in", "label", "message", "email", "metadata"}
+TEXT_LIMITS = {"label": 200, "message": 500}
+
+
+@require_POST
+def create(request):
+    """``POST <prefix>/``: create a payment from a JSON body, if ``CREATE_PAYMENT_PERMISSION`` allows.
+
+    Off (404) unless the setting names a callable; 403 when it returns false for this request; 400 with
+    the reason for a body ``create_payment`` would refuse; 503 when the chain cannot be reached.
+    """
+    permission = app_settings.CREATE_PAYMENT_PERMISSION
+    if not permission:
+        raise Http404("Creating payments over HTTP is not enabled.")
+    if not import_string(permission)(request):
+        return JsonResponse({"error": "You may not create payments."}, status=403)
+    try:
+        arguments = _create_arguments(request)
+        from .payments import create_payment
+
+        payment = create_payment(
+            arguments.pop("options"),
+            user=request.user if request.user.is_authenticated else None,
+            **arguments,
+        )
+    except (ValueError, TypeError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except ChainUnavailable as exc:
+        return JsonResponse({"error": f"The chain cannot be reached: {exc}"}, status=503)
+    except SolanaPaymentsError as exc:
+        return JsonResponse({"error": str(exc)}, status=502)
+    from .solana_pay import payment_options
+
+    body = public_status(payment)
+    body["checkout_url"] = request.build_absolute_uri(
+        reverse("solana_payments:checkout", args=[payment.reference])
+    )
+    body["status_url"] = request.build_absolute_uri(
+        reverse("solana_payments:status", args=[payment.reference])
+    )
+    body["transfer_requests"] = {option.token.symbol: url for option, url in payment_options(payment)}
+    return JsonResponse(body, status=201)
+
+
+def _create_arguments(request):
+    """The JSON body as ``create_payment`` arguments; ``ValueError`` with the reason when it is wrong."""
+    try:
+        data = json.loads(request.body or b"null", parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("The body must be a JSON object.") from None
+    if not isinstance(data, dict):
+        raise ValueError("The body must be a JSON object.")
+    unknown = sorted(set(data) - CREATE_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown fields: {', '.join(unknown)}.")
+    if "options" not in data:
+        raise ValueError("options is required: it maps token symbols to amounts.")
+    for name, limit in TEXT_LIMITS.items():
+        value = data.get(name, "")
+        if not isinstance(value, str) or len(value) > limit:
+            raise ValueError(f"{name} must be a string of at most {limit} characters.")
+    if "email" in data:
+        try:
+            validate_email(data["email"])
+        except (ValidationError, TypeError):
+            raise ValueError("email is not a valid email address.") from None
+    if not isinstance(data.get("metadata", {}), dict):
+        raise ValueError("metadata must be a JSON object.")
+    expires_in = data.get("expires_in")
+    if isinstance(expires_in, Decimal):
+        data["expires_in"] = float(expires_in)
+    return data
