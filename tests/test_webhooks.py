@@ -358,7 +358,7 @@ def test_expiring_underpaid_sends_expired_and_flagged(
     assert deliveries["payment.flagged"].payload["data"]["options"][0]["amount_paid"] == "4"
 
 
-def test_money_reaching_an_expired_payment_is_flagged_paid_late(
+def test_money_reaching_an_expired_payment_is_accepted_and_flagged_paid_late(
     shop, receiver_server, endpoint, django_capture_on_commit_callbacks
 ):
     payment = shop.new_payment({"USDC": Decimal("5")}, expires_in=1)
@@ -371,8 +371,12 @@ def test_money_reaching_an_expired_payment_is_flagged_paid_late(
     OneTimeWallet.objects.filter(pk=payment.wallet_id).update(state=WalletState.PAYMENT_EXPIRED)
     with django_capture_on_commit_callbacks(execute=True):
         reclaim = run_operation("reclaim", ids=[payment.wallet_id])
-    assert reclaim.counts["stranded"] == 1
+    assert reclaim.counts["settled"] == 1  # within LATE_PAYMENT_WINDOW: accepted, whoever saw it first
     payment.refresh_from_db()
-    assert payment.exception == "paid_late"
+    assert (payment.status, payment.exception) == ("confirmed", "paid_late")
     keys = sorted(WebhookDelivery.objects.values_list("event_key", flat=True))
-    assert keys == [f"payment.expired:{payment.reference}", f"payment.flagged:{payment.reference}:paid_late"]
+    assert keys == [
+        f"payment.accepted:{payment.reference}",
+        f"payment.expired:{payment.reference}",
+        f"payment.flagged:{payment.reference}:paid_late",
+    ]
