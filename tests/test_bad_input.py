@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from solana_payments.admin.actions import InvalidSelection, parse_ids
+from solana_payments.admin.forms import InvalidSelection, parse_ids
 from solana_payments.amounts import from_base_units, to_base_units
 from solana_payments.models import OneTimeWallet, OperationRun, Payment, PaymentToken
 from solana_payments.parameters import MAX_ID

@@ -146,7 +146,7 @@ def test_selected_wallet_in_another_state_is_skipped_with_reason(shop):
 
 
 def test_reclaim_preview_plans_the_transactions_the_real_run_sends(shop):
-    from solana_payments.admin.actions import planned_transactions
+    from solana_payments.admin.previews import planned_transactions
     from solana_payments.models import OneTimeWallet
 
     for _ in range(7):

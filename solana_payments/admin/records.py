@@ -5,11 +5,9 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..models import OneTimeWallet, Payment, PaymentOption, PaymentToken
+from ..models import PaymentOption
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
 from .actions import (
-    DashboardLinkMixin,
-    OperationActionsMixin,
     expire_payments,
     recheck_payments,
     reclaim_payment_wallets,
@@ -20,11 +18,11 @@ from .actions import (
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
+from .mixins import DashboardLinkMixin, OperationActionsMixin
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 
 
-@admin.register(PaymentToken)
 class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin):
     resource_classes = [PaymentTokenResource]
     form = PaymentTokenForm  # checked against the chain like an imported row
@@ -52,7 +50,6 @@ class PaymentOptionInline(admin.TabularInline):
         return token_amount(option.amount, option.token)
 
 
-@admin.register(Payment)
 class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [PaymentResource]
     actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
@@ -133,7 +130,6 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
         return payment.wallet.get_state_display()
 
 
-@admin.register(OneTimeWallet)
 class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [OneTimeWalletResource]
     actions = [sweep_wallets, reclaim_wallets]

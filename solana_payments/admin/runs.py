@@ -4,23 +4,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from ..conf import app_settings
-from ..models import OperationItem, OperationRun
+from ..models import OperationItem
 from ..resources import OperationItemResource, OperationRunResource
-from .actions import DashboardLinkMixin, cancel_runs, retry_runs
-from .dashboard import OperationPagesMixin
+from .actions import cancel_runs, retry_runs
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .mixins import DashboardLinkMixin, OperationPagesMixin, ReadOnlyAdminMixin
 
 
 def explorer_link(signature):
@@ -53,7 +42,6 @@ class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
         return super().get_queryset(request).select_related("payment", "wallet", "token")
 
 
-@admin.register(OperationRun)
 class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     resource_classes = [OperationRunResource]
     actions = [retry_runs, cancel_runs]
@@ -88,7 +76,6 @@ class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixi
         )
 
 
-@admin.register(OperationItem)
 class OperationItemAdmin(
     ItemDisplayMixin, ReadOnlyAdminMixin, ExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin
 ):

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from ..webhooks.delivery import redeliver
-from ..webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, new_webhook_secret
+from ..webhooks.models import WebhookEndpoint, WebhookEvent, new_webhook_secret
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -28,7 +28,6 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ["url", "description", "events", "is_active"]
 
 
-@admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "description", "events_display", "is_active", "created_at"]
@@ -72,7 +71,6 @@ def redeliver_selected(modeladmin, request, queryset):
         )
 
 
-@admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: read-only, one row per event and endpoint, with a redeliver action."""
 

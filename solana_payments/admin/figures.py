@@ -1,0 +1,133 @@
+"""The dashboard's figures from the database: what each operation would take now, the funds the chain
+reads found, the last and the recent runs. Every figure is an aggregate, so a page makes the same number
+of queries whatever the number of payments.
+"""
+
+import logging
+
+from django.db.models import BigIntegerField, Count, F, Max, Q, Sum
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ..amounts import format_units
+from ..funds import funds_on_chain
+from ..models import (
+    FINISHED_RUN_STATUSES,
+    OneTimeWallet,
+    OperationKind,
+    OperationRun,
+    Payment,
+    PaymentStatus,
+    WalletState,
+)
+from ..operations import get_operation_class
+from .permissions import OPERATION_KINDS, can_run_any
+
+logger = logging.getLogger(__name__)
+
+RECENT_RUNS = 10
+CLOSED = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
+
+
+def can_see_dashboard(user):
+    return user.has_perm("solana_payments.view_operationrun") or can_run_any(user)
+
+
+def not_dry_run():
+    """Previews (dry runs) are recorded runs too, but they are not what the dashboard reports."""
+    return ~Q(parameters__dry_run=True) | Q(parameters__dry_run__isnull=True)
+
+
+def sol(lamports):
+    return f"{format_units(lamports or 0, 9)} SOL"
+
+
+def eligible_now(now):
+    """The figures of the four tiles, from three aggregate queries."""
+    payments = Payment.objects.order_by().aggregate(
+        initiated=Count("pk", filter=Q(status=PaymentStatus.INITIATED)),
+        overdue=Count("pk", filter=Q(status=PaymentStatus.INITIATED, expires_at__lt=now)),
+    )
+    outstanding = F("rent_paid") - F("rent_reclaimed")
+    wallets = OneTimeWallet.objects.order_by().aggregate(
+        expired=Count("pk", filter=Q(state=WalletState.PAYMENT_EXPIRED)),
+        failed_to_send=Count("pk", filter=Q(state=WalletState.FAILED_TO_SEND_FUNDS)),
+        rent_outstanding=Sum(outstanding, filter=~Q(state=CLOSED), output_field=BigIntegerField()),
+        rent_reclaimable=Sum(
+            outstanding, filter=Q(state=WalletState.PAYMENT_EXPIRED), output_field=BigIntegerField()
+        ),
+    )
+    ready_count = Payment.objects.ready_to_sweep().order_by().count()
+    funds = funds_on_chain()
+    return {
+        OperationKind.RECHECK: [
+            ("Initiated payments", payments["initiated"], False),
+            ("of which past their deadline", payments["overdue"], False),
+            (
+                "Per run",
+                f"at most {get_operation_class(OperationKind.RECHECK).default_limit} payments",
+                False,
+            ),
+        ],
+        OperationKind.EXPIRE: [
+            ("Initiated past their deadline", payments["overdue"], False),
+        ],
+        OperationKind.SWEEP: [
+            ("Wallets ready to sweep", ready_count, False),
+            ("Funds waiting to be swept (as last read on chain)", funds_link(funds, "waiting"), False),
+            ("Held funds (HOLD_FLAGGED_FUNDS)", funds_link(funds, "held"), bool(funds["held"]["wallets"])),
+            ("Stranded funds", funds_link(funds, "stranded"), bool(funds["stranded"]["wallets"])),
+            ("Failed to send", wallets["failed_to_send"], bool(wallets["failed_to_send"])),
+        ],
+        OperationKind.RECLAIM: [
+            ("Expired wallets to close", wallets["expired"], False),
+            ("Rent to reclaim from them", sol(wallets["rent_reclaimable"]), False),
+            ("Rent outstanding (wallets not closed)", sol(wallets["rent_outstanding"]), False),
+        ],
+    }
+
+
+def funds_link(funds, category):
+    """ "3 wallets (1.5 SOL, 25 USDC)", linked to the payments concerned."""
+    figure = funds[category]
+    text = f"{figure['wallets']} wallets"
+    if figure["amounts"]:
+        text += f" ({', '.join(figure['amounts'])})"
+    if not figure["wallets"]:
+        return text
+    url = reverse("admin:solana_payments_payment_changelist") + f"?funds={category}"
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def last_runs():
+    """The latest real run of each kind (two queries)."""
+    latest = (
+        OperationRun.objects.filter(not_dry_run(), kind__in=OPERATION_KINDS)
+        .order_by()
+        .values("kind")
+        .annotate(last=Max("pk"))
+    )
+    runs = OperationRun.objects.in_bulk([row["last"] for row in latest])
+    return {run.kind: run for run in runs.values()}
+
+
+def recent_runs():
+    return list(
+        OperationRun.objects.filter(not_dry_run(), parent__isnull=True)
+        .select_related("requested_by")
+        .order_by("-created_at", "-pk")[:RECENT_RUNS]
+    )
+
+
+def run_status(run, admin_name):
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "done": run.done,
+        "total": run.total,
+        "percent": run.progress_percent,
+        "finished": run.status in FINISHED_RUN_STATUSES,
+        "url": reverse("admin:solana_payments_operationrun_change", args=[run.pk], current_app=admin_name),
+    }

@@ -1,0 +1,131 @@
+"""What an operation would do, for the confirmation page: a dry run of the operation itself
+(``run_operation(..., dry_run=True)``), so the preview goes through the same code as the real run: eligible
+records, skipped ones with their reasons, amounts, transactions and fees.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Sum
+
+from ..amounts import format_units
+from ..conf import app_settings
+from ..exceptions import SolanaPaymentsError
+from ..models import (
+    ItemOutcome,
+    OperationRun,
+    RunStatus,
+)
+from ..operations import get_operation_class, run_operation
+from .display import token_amount
+from .forms import InvalidSelection
+
+PREVIEW_ROWS = 50
+PREVIEW_MAX_RETRY_SECONDS = 5.0
+
+
+@dataclass
+class Preview:
+    """What a dry run of the operation found, summed up for the confirmation page."""
+
+    run: OperationRun
+    records: int  # distinct records the operation would act on
+    counts: dict  # items by outcome
+    planned: list  # the first would-do items
+    skipped: list  # the first skipped items, with their reasons
+    failed: list  # the first items the preview could not settle
+    amounts: list  # "0.5 SOL", by token
+    fees: int  # lamports
+    rent: int  # lamports of rent that would return to the fee payer
+    transactions: int | None  # None when the dry run could not tell
+
+    @property
+    def failed_outright(self):
+        return self.run.status == RunStatus.FAILED
+
+    @property
+    def fees_sol(self):
+        return format_units(self.fees, 9)
+
+    @property
+    def rent_sol(self):
+        return format_units(self.rent, 9)
+
+    @property
+    def more_planned(self):
+        return max(0, self.counts.get(ItemOutcome.WOULD_DO, 0) - len(self.planned))
+
+    @property
+    def more_skipped(self):
+        return max(0, self.counts.get(ItemOutcome.SKIPPED, 0) - len(self.skipped))
+
+    @property
+    def more_failed(self):
+        return max(0, self.counts.get(ItemOutcome.FAILED, 0) - len(self.failed))
+
+
+def planned_transactions(items):
+    """Distinct transactions among the would-do items that pay a fee.
+
+    Settling items carry the customer's signature and no fee, so only fee-bearing items count; a dry run
+    records the signature each planned transaction would have.
+    """
+    return items.filter(fee__gt=0).exclude(signature="").values("signature").distinct().count()
+
+
+def preview_operation(kind, *, ids, limit, user, trigger):
+    """Dry-run the operation (the same code as the real run) and sum up what it would do.
+
+    The chain client is the run's usual one, only less patient with a node that is down: someone is
+    waiting for the page. Raises ``InvalidSelection`` when no client can be built from the settings.
+    """
+    from ..chain.client import ChainClient
+
+    try:
+        chain = ChainClient.from_settings(
+            max_retry_seconds=min(float(app_settings.RPC_MAX_RETRY_SECONDS), PREVIEW_MAX_RETRY_SECONDS)
+        )
+    except (SolanaPaymentsError, ValueError) as exc:
+        raise InvalidSelection(f"The preview could not start: {exc}") from None
+    try:
+        run = run_operation(kind, ids=ids, limit=limit, dry_run=True, trigger=trigger, user=user, chain=chain)
+    finally:
+        chain.close()
+    return summarize(run)
+
+
+def summarize(run):
+    items = run.items.all()
+    planned = items.filter(outcome=ItemOutcome.WOULD_DO)
+    record = get_operation_class(run.kind).model
+    totals = planned.aggregate(records=Count(record, distinct=True), fees=Sum("fee"), rent=Sum("rent"))
+    amounts = (
+        planned.filter(amount__isnull=False, token__isnull=False)
+        .values("token__symbol", "token__decimals")
+        .annotate(total=Sum("amount"))
+        .order_by("token__symbol")
+    )
+    counts = {row["outcome"]: row["n"] for row in items.values("outcome").annotate(n=Count("pk")).order_by()}
+    rows = items.select_related("payment", "wallet", "token")
+    planned_rows, skipped_rows, failed_rows = (
+        with_amount_text(rows.filter(outcome=outcome)[:PREVIEW_ROWS])
+        for outcome in (ItemOutcome.WOULD_DO, ItemOutcome.SKIPPED, ItemOutcome.FAILED)
+    )
+    return Preview(
+        run=run,
+        records=totals["records"] or 0,
+        counts=counts,
+        planned=planned_rows,
+        skipped=skipped_rows,
+        failed=failed_rows,
+        amounts=[f"{format_units(a['total'], a['token__decimals'])} {a['token__symbol']}" for a in amounts],
+        fees=totals["fees"] or 0,
+        rent=totals["rent"] or 0,
+        transactions=planned_transactions(planned),
+    )
+
+
+def with_amount_text(items):
+    items = list(items)
+    for item in items:
+        item.amount_text = token_amount(item.amount, item.token)
+    return items
