@@ -315,10 +315,11 @@ class OperationRun(models.Model):
             models.Index(fields=["status"], name="sp_run_status"),
         ]
         permissions = [
-            ("run_expire", "Can run the expire operation"),
-            ("run_sweep", "Can run the sweep operation"),
-            ("run_reclaim", "Can run the reclaim operation"),
-            ("run_recheck", "Can run the recheck operation"),
+            *(
+                (f"run_{kind}", f"Can run the {kind} operation")
+                for kind in OperationKind.values
+                if kind != OperationKind.MAINTENANCE  # a maintenance run needs the permission of each step
+            ),
             ("export_operationrun", "Can export operation runs"),
         ]
 

@@ -3,7 +3,6 @@
 ``admin_view`` only checks that the user is active staff, so every view that acts checks these itself.
 """
 
-from ..models import OperationKind
 from ..operations import MAINTENANCE, MAINTENANCE_STEPS, OPERATIONS, operation_kinds
 
 OPERATION_KINDS = operation_kinds()
@@ -21,19 +20,15 @@ def can_run_any(user):
 
 
 class RunPermissionsMixin:
-    """``has_run_<kind>_permission(request)``: what ``@admin.action(permissions=["run_<kind>"])`` asks."""
+    """``has_run_<kind>_permission(request)`` for every operation (and ``has_run_any_permission``): what
+    ``@admin.action(permissions=["run_<kind>"])`` asks the ModelAdmin."""
 
-    def has_run_recheck_permission(self, request):
-        return can_run(request.user, OperationKind.RECHECK)
-
-    def has_run_expire_permission(self, request):
-        return can_run(request.user, OperationKind.EXPIRE)
-
-    def has_run_sweep_permission(self, request):
-        return can_run(request.user, OperationKind.SWEEP)
-
-    def has_run_reclaim_permission(self, request):
-        return can_run(request.user, OperationKind.RECLAIM)
-
-    def has_run_any_permission(self, request):
-        return can_run_any(request.user)
+    def __getattr__(self, name):
+        prefix, suffix = "has_run_", "_permission"
+        if name.startswith(prefix) and name.endswith(suffix):
+            kind = name[len(prefix) : -len(suffix)]
+            if kind == "any":
+                return lambda request: can_run_any(request.user)
+            if kind in OPERATIONS or kind == MAINTENANCE:
+                return lambda request: can_run(request.user, kind)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -6,7 +6,7 @@ from ..models import ItemOutcome, Payment, PaymentStatus
 from ..payments import expire_payments
 from . import findings
 from .base import Operation, PaymentSelectionMixin, chunked
-from .reclaim import ClosingMixin
+from .closing import ClosingMixin
 from .settling import SettlingMixin
 
 

@@ -1,0 +1,193 @@
+"""Closing the token accounts of wallets whose payment expired, and returning their rent: shared by expire
+(its closing step) and reclaim."""
+
+from django.utils import timezone
+from solders.pubkey import Pubkey
+
+from ..amounts import format_units
+from ..bulk import update_rows
+from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
+from ..conf import app_settings
+from ..models import ItemOutcome, OneTimeWallet, WalletState
+from .base import wallet_refs, wallet_tokens
+from .holdings import assess, read_holdings, token_program_id
+from .sending import LANDED, UNKNOWN, SigningMixin, fee_shares, send_and_confirm
+from .settling import SettlingMixin, remember_balances
+
+
+def describe_funds(holdings, tokens):
+    parts = []
+    if holdings.lamports:
+        parts.append(f"{format_units(holdings.lamports, 9)} SOL")
+    for token in tokens:
+        amount = holdings.amount_of(token) if not token.is_native else 0
+        if amount:
+            parts.append(f"{format_units(amount, token.decimals)} {token.symbol}")
+    return ", ".join(parts)
+
+
+class ClosingMixin(SigningMixin, SettlingMixin):
+    """Closing the token accounts of wallets whose payment expired; shared by reclaim and expire."""
+
+    tokens_of = staticmethod(wallet_tokens)
+    wallet_refs = staticmethod(wallet_refs)
+
+    def close_wallets(self, wallets):
+        wallets = self.claim(wallets, [WalletState.PAYMENT_EXPIRED], self.wallet_refs)
+        if not wallets:
+            return
+        for wallet in wallets:
+            wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
+        tokens = {w.pk: self.tokens_of(w) for w in wallets}
+        wallets = self.read_wallets(wallets, tokens)
+        funded = [w for w in wallets if self._holdings[w.pk].has_funds]
+        to_close = [w for w in wallets if w not in funded and self._holdings[w.pk].open_token_accounts]
+        empty = [w for w in wallets if w not in funded and w not in to_close]
+        self.found_funds(funded)
+        self._mark_closed(empty, reason="no token account left to close")
+        for batch in self.send_batches(to_close):
+            self._close(batch, self._holdings)
+
+    def read_wallets(self, wallets, tokens):
+        self.pause()
+        self._holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
+        if not self.dry_run:
+            remember_balances(wallets, self._holdings)
+        return wallets
+
+    def found_funds(self, wallets):
+        """Funds in a wallet about to be closed: the chain rule settles or flags its payment and hands the
+        wallet to sweep, exactly as if recheck had seen them first."""
+        if not wallets:
+            return
+        found = []
+        for wallet in wallets:
+            payment = getattr(wallet, "payment", None)
+            held = self._holdings[wallet.pk]
+            if payment is None:
+                self.skip(
+                    f"holds {describe_funds(held, self.tokens_of(wallet))} but belongs to no payment; left open",
+                    count="stranded",
+                    wallet=wallet,
+                )
+                continue
+            payment.wallet = wallet
+            found.append((payment, assess(payment.options.all(), held), held))
+        self.act_on(found, settle_count="settled")
+
+    def _mark_closed(self, wallets, *, reason, signature="", fees=None, rents=None):
+        if not wallets:
+            return
+        if not self.dry_run:
+            for wallet in wallets:
+                wallet.state = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
+                wallet.rent_reclaimed += (rents or {}).get(wallet.pk, 0)
+            update_rows(
+                OneTimeWallet,
+                wallets,
+                ["state", "rent_reclaimed"],
+                where={"state": WalletState.PAYMENT_EXPIRED},  # never over a settlement written meanwhile
+                last_activity_at=timezone.now(),
+            )
+            closed = set(
+                OneTimeWallet.objects.filter(
+                    pk__in=[w.pk for w in wallets], state=WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
+                ).values_list("pk", flat=True)
+            )
+        for wallet in wallets:
+            if not self.dry_run and wallet.pk not in closed:
+                self.skip("changed by another run meanwhile; not marked closed", **self.wallet_refs(wallet))
+                continue
+            self.record(
+                ItemOutcome.DONE,
+                count="closed",
+                reason=reason,
+                signature=signature.get(wallet.pk, "") if isinstance(signature, dict) else signature,
+                fee=(fees or {}).get(wallet.pk, 0),
+                rent=(rents or {}).get(wallet.pk, 0),
+                **self.wallet_refs(wallet),
+            )
+
+    def _close(self, wallets, holdings):
+        fee_payer = self.fee_payer()
+        wallets = self.signable(wallets)
+        if not wallets:
+            return
+        by_address = {w.address: w for w in wallets}
+        funds = [
+            WalletFunds(
+                self._keypairs.pop(wallet.pk),
+                0,
+                [
+                    TokenHolding(
+                        mint=Pubkey.from_string(h.token.mint),
+                        token_program=token_program_id(h.token),
+                        account=h.address,
+                        lamports=h.lamports,
+                    )
+                    for h in holdings[wallet.pk].open_token_accounts
+                ],
+            )
+            for wallet in wallets
+        ]
+        self.pause()
+        blockhash = self.chain.get_latest_blockhash()
+        built = build_close_ata_transactions(
+            funds,
+            fee_payer=fee_payer,
+            recent_blockhash=blockhash.blockhash,
+            priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
+            max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
+        )
+        signatures, fees, rents = {}, {}, {}
+        for tx in built:
+            members = [by_address[str(address)] for address in tx.wallets]
+            for wallet, fee in zip(members, fee_shares(tx.fee, len(members)), strict=True):
+                signatures[wallet.pk] = tx.signature
+                fees[wallet.pk] = fee
+                rents[wallet.pk] = sum(h.lamports for h in holdings[wallet.pk].open_token_accounts)
+        if self.dry_run:
+            self._mark_closed(
+                wallets,
+                reason="would close token accounts",
+                signature=signatures,
+                fees=fees,
+                rents=rents,
+            )
+            return
+        sent = send_and_confirm(self, [tx.transaction for tx in built])
+        outcomes = sent.outcomes
+        landed = [w for w in wallets if outcomes[signatures[w.pk]].state == LANDED]
+        self.pause()
+        after = read_holdings(self.chain, {w: self.tokens_of(w) for w in landed}) if landed else {}
+        remember_balances(landed, after)
+        verified = [w for w in landed if not after[w.pk].open_token_accounts and not after[w.pk].has_funds]
+        funded = [w for w in landed if after[w.pk].has_funds]
+        self._holdings.update({w.pk: after[w.pk] for w in funded})
+        self.found_funds(funded)  # money that arrived while the accounts were being closed
+        self._mark_closed(
+            verified,
+            reason="token accounts closed, rent reclaimed",
+            signature=signatures,
+            fees=fees,
+            rents=rents,
+        )
+        for wallet in wallets:
+            if wallet in verified or wallet in funded:
+                continue
+            outcome = outcomes[signatures[wallet.pk]]
+            if outcome.state == LANDED:
+                reason = "transaction landed but the chain still shows an account or SOL; left open"
+                fee = fees[wallet.pk]
+            else:
+                reason = outcome.error if outcome.state != UNKNOWN else f"outcome unknown: {outcome.error}"
+                fee = fees[wallet.pk] if outcome.fee_charged else 0
+            self.record(
+                ItemOutcome.FAILED,
+                reason=reason,
+                signature=signatures[wallet.pk],
+                fee=fee,
+                **self.wallet_refs(wallet),
+            )
+        if sent.chain_error:
+            raise sent.chain_error
