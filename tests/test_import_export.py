@@ -692,7 +692,7 @@ def test_other_exports_do_not_grow_with_rows(admin_client, tokens, admin_user, m
 
 def test_payment_options_without_the_aggregate_fall_back_to_pages(tokens, monkeypatch):
     """On a database without group_concat/string_agg the options still export (paginated prefetch)."""
-    import solana_payments.resources as resources
+    import solana_payments.resources.records as resources
 
     make_payments(3, tokens, amounts={"SOL": 500_000_000, "USDC": 25_000_001})
     monkeypatch.setattr(resources, "AGGREGATE_OPTION_VENDORS", ())

@@ -61,8 +61,8 @@ def test_no_secret_anywhere_after_a_full_cycle(shop, q_cluster, admin_client, tm
         for kind in ("recheck", "maintenance"):
             run = wait_for_run(jobs.enqueue(kind, trigger="admin_action"))
             assert run.status == "succeeded", run.error
-        previews = [
-            admin_client.get(reverse("admin:solana_payments_operationrun_run", args=[kind]), {"all": "1"})
+        previews = [  # a POST: the preview is a dry run, recorded and logged like any run
+            admin_client.post(reverse("admin:solana_payments_operationrun_run", args=[kind]), {"all": "1"})
             for kind in ("recheck", "expire", "sweep", "reclaim")
         ]
     finally:
