@@ -113,8 +113,12 @@ _CONFIRMATION_STATUS = {
 }
 
 
-class RpcError(Exception):
-    """A JSON-RPC error object: {"code", "message", "data"?}."""
+class ErrorResponse(Exception):
+    """The JSON-RPC error object this node answers with: {"code", "message", "data"?}.
+
+    Raised by a handler, sent by the server; what a client makes of it is
+    ``solana_payments.exceptions.RpcError``.
+    """
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
@@ -129,8 +133,8 @@ class RpcError(Exception):
         return error
 
 
-def invalid_params(message: str) -> RpcError:
-    return RpcError(INVALID_PARAMS, message)
+def invalid_params(message: str) -> ErrorResponse:
+    return ErrorResponse(INVALID_PARAMS, message)
 
 
 def _result(resp: Any) -> Any:
@@ -241,7 +245,7 @@ def _signatures_valid(tx: VersionedTransaction) -> bool:
 
 
 class RpcHandlers:
-    """The methods of the local node. `call(method, params)` returns a result or raises RpcError."""
+    """The methods of the local node. `call(method, params)` returns a result or raises ErrorResponse."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -279,7 +283,7 @@ class RpcHandlers:
     def call(self, method: str, params: Any) -> Any:
         handler = self.methods.get(method)
         if handler is None:
-            raise RpcError(METHOD_NOT_FOUND, "Method not found")
+            raise ErrorResponse(METHOD_NOT_FOUND, "Method not found")
         if params is None:
             params = []
         if not isinstance(params, list):
@@ -289,11 +293,11 @@ class RpcHandlers:
             self._check_min_context_slot(params)
             try:
                 return handler(params)
-            except RpcError:
+            except ErrorResponse:
                 raise
             except EncodingError as exc:
                 code = INVALID_REQUEST if "base 58" in str(exc) else INVALID_PARAMS
-                raise RpcError(code, str(exc)) from None
+                raise ErrorResponse(code, str(exc)) from None
             except (TypeError, ValueError, KeyError, IndexError) as exc:
                 raise invalid_params(f"Invalid params: {exc}") from None
 
@@ -302,7 +306,7 @@ class RpcHandlers:
             if isinstance(value, dict) and value.get("minContextSlot") is not None:
                 slot = self.ledger.view_slot(_commitment(value))
                 if int(value["minContextSlot"]) > slot:
-                    raise RpcError(
+                    raise ErrorResponse(
                         MIN_CONTEXT_SLOT_NOT_REACHED,
                         "Minimum context slot has not been reached",
                         {"contextSlot": slot},
@@ -448,7 +452,7 @@ class RpcHandlers:
             raise invalid_params("Invalid params: expected a slot number")
         block_time = self.ledger.block_time(slot)
         if block_time is None:
-            raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
+            raise ErrorResponse(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
         return block_time
 
     def get_epoch_info(self, params: list) -> Any:
@@ -472,7 +476,7 @@ class RpcHandlers:
         try:
             return str(self.ledger.airdrop(pubkey, lamports))
         except LedgerError as exc:
-            raise RpcError(INTERNAL_ERROR, f"airdrop request failed: {exc}") from None
+            raise ErrorResponse(INTERNAL_ERROR, f"airdrop request failed: {exc}") from None
 
     # ------------------------------------------------------------------------------------- transactions
 
@@ -483,7 +487,9 @@ class RpcHandlers:
         ledger = self.ledger
         if not config.get("skipPreflight", False):
             if not _signatures_valid(tx):
-                raise RpcError(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
+                raise ErrorResponse(
+                    SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure"
+                )
             try:
                 ledger.preflight(tx)
             except TransactionRejected as exc:
@@ -494,7 +500,7 @@ class RpcHandlers:
         return str(signature)
 
     @staticmethod
-    def _preflight_error(exc: TransactionRejected) -> RpcError:
+    def _preflight_error(exc: TransactionRejected) -> ErrorResponse:
         data = json.loads(
             RpcSimulateTransactionResult(
                 err=exc.err,
@@ -504,7 +510,9 @@ class RpcHandlers:
                 return_data=exc.return_data,
             ).to_json()
         )
-        return RpcError(PREFLIGHT_FAILURE, f"Transaction simulation failed: {error_text(exc.err_json)}", data)
+        return ErrorResponse(
+            PREFLIGHT_FAILURE, f"Transaction simulation failed: {error_text(exc.err_json)}", data
+        )
 
     def simulate_transaction(self, params: list) -> Any:
         config = _config(params, 1)
@@ -514,7 +522,7 @@ class RpcHandlers:
         if sig_verify and replace:
             raise invalid_params("sigVerify may not be used with replaceRecentBlockhash")
         if sig_verify and not _signatures_valid(tx):
-            raise RpcError(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
+            raise ErrorResponse(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
         ledger = self.ledger
         replacement = None
         err = None
@@ -650,7 +658,7 @@ class RpcHandlers:
             return None
         version = record.transaction.version()
         if version != Legacy.Legacy and (max_version is None or int(version) > int(max_version)):
-            raise RpcError(
+            raise ErrorResponse(
                 UNSUPPORTED_TRANSACTION_VERSION,
                 f"Transaction version ({int(version)}) is not supported by the requesting client. "
                 "Please try the request again with the following configuration parameter: "
