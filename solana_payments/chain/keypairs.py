@@ -6,7 +6,8 @@
 - the base58 string wallets export (Phantom, Solflare: 64 bytes, 87-88 characters);
 - a list (or tuple, bytes) of the 64 integers.
 
-Error messages never repeat the secret.
+Error messages never repeat the secret. (Encrypting the one-time wallets' secrets is another matter, and
+another module: ``solana_payments.keys``.)
 """
 
 import json
