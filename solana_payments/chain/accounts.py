@@ -23,7 +23,7 @@ ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
 NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
-# The program of each PaymentToken.token_program value.
+# The token programs by the short names the app stores ("token", "token-2022").
 PROGRAM_BY_NAME = {"token": TOKEN_PROGRAM_ID, "token-2022": TOKEN_2022_PROGRAM_ID}
 
 MINT_SIZE = 82
