@@ -10,7 +10,6 @@ from django.utils.module_loading import import_string
 from .amounts import to_base_units
 from .bulk import update_rows
 from .chain.accounts import RENT_EXEMPT_MINIMUM as EMPTY_ACCOUNT_RENT_LAMPORTS
-from .chain.wallet_accounts import TokenAccountsUnconfirmed
 from .conf import app_settings
 from .keys import new_wallet_secret
 from .models import (
@@ -23,6 +22,7 @@ from .models import (
     WalletState,
 )
 from .signals import payment_accepted, payment_expired, payment_flagged, payment_initiated
+from .wallet_accounts import TokenAccountsUnconfirmed
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _create(keypair, encrypted, receiver, deadline, amounts, fields):
 
 def create_wallet_token_accounts(wallet, owner, tokens):
     """Create the wallet's associated token accounts on chain, paid by the fee payer; record the rent."""
-    from .chain.wallet_accounts import create_token_accounts
+    from .wallet_accounts import create_token_accounts
 
     rent = create_token_accounts(owner, tokens)
     wallet.rent_paid = rent

@@ -115,7 +115,7 @@ class Shop:
         from solana_payments.chain.client import ChainClient
 
         with ChainClient(self.localnet.url) as chain:
-            history = chain.get_signatures_for_address(wallet.address, limit=100)
+            (history,) = chain.get_signatures_for_addresses([wallet.address], limit=100)
             txs = chain.get_transactions([h.signature for h in history if h.err is None])
         count = 0
         for tx in txs:

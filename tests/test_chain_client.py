@@ -19,8 +19,12 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from solana_payments.chain.client import BadResponse, ChainClient, redact_url, status_reached
+from solana_payments.chain.client import ChainClient
+from solana_payments.chain.commitment import status_reached
+from solana_payments.chain.urls import redact_url
+from solana_payments.chain_client import chain_client
 from solana_payments.exceptions import (
+    BadResponse,
     ChainError,
     ChainUnavailable,
     RpcError,
@@ -126,7 +130,7 @@ def accounts_result(request):
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch):
     """Shorter pauses between retries keep the suite fast; Retry-After still sets the pace when sent."""
-    monkeypatch.setattr("solana_payments.chain.client.BACKOFF_BASE", 0.02)
+    monkeypatch.setattr("solana_payments.chain.transport.BACKOFF_BASE", 0.02)
 
 
 @pytest.fixture
@@ -202,10 +206,10 @@ def test_constructor_validates_and_never_connects_at_creation():
     assert client._thread is None  # nothing started until the first call
     client.close()
     with pytest.raises(RuntimeError):
-        client.get_slot()
+        client.call("getSlot")
 
 
-def test_from_settings(settings):
+def test_chain_client_from_settings(settings):
     settings.SOLANA_PAYMENTS = dict(
         RPC_URL="http://127.0.0.1:1/",
         RPC_COMMITMENT="finalized",
@@ -215,15 +219,18 @@ def test_from_settings(settings):
         RPC_TIMEOUT=4,
         RPC_HEADERS={"Authorization": "Bearer x"},
     )
-    with ChainClient.from_settings() as client:
+    with chain_client() as client:
         assert (client.commitment, client.concurrency, client.rate_limit) == ("finalized", 7, 3.0)
         assert (client.max_retry_seconds, client.timeout, client.headers) == (
             2.0,
             4.0,
             {"Authorization": "Bearer x"},
         )
-    with ChainClient.from_settings(max_retry_seconds=0.5) as client:
+    with chain_client(max_retry_seconds=0.5) as client:
         assert client.max_retry_seconds == 0.5
+    settings.SOLANA_PAYMENTS = {}
+    with pytest.raises(ChainError, match="RPC_URL"):
+        chain_client()
 
 
 def test_headers_are_sent(serve):
@@ -242,7 +249,7 @@ def test_headers_are_sent(serve):
 
     server.httpd.RequestHandlerClass.do_POST = do_post
     with client_for(server, headers={"Authorization": "Bearer t0ken"}) as client:
-        assert client.get_slot() == 42
+        assert client.call("getSlot") == 42
     assert seen == ["Bearer t0ken"]
 
 
@@ -254,7 +261,7 @@ def test_endpoint_down_raises_chain_unavailable_within_bound_without_credentials
     with client_for(url, max_retry_seconds=1.0) as client:
         started = time.monotonic()
         with pytest.raises(ChainUnavailable) as info:
-            client.get_slot()
+            client.call("getSlot")
         elapsed = time.monotonic() - started
     assert elapsed < 2.0
     message = str(info.value)
@@ -318,7 +325,7 @@ def test_http_errors_are_retried(serve, status):
         return ok(request, 5)
 
     with client_for(serve(handler)) as client:
-        assert client.get_slot() == 5
+        assert client.call("getSlot") == 5
     assert client.stats.retries == 2 and client.stats.errors == 2
 
 
@@ -332,7 +339,7 @@ def test_node_unhealthy_is_retried(serve):
         return ok(request, 9)
 
     with client_for(serve(handler)) as client:
-        assert client.get_slot() == 9
+        assert client.call("getSlot") == 9
         assert client.stats.retries == 1
 
 
@@ -340,7 +347,7 @@ def test_persistent_5xx_gives_up_with_chain_unavailable(serve):
     server = serve(lambda request: (503, {"Content-Type": "text/html"}, "<html>down for maintenance</html>"))
     with client_for(server, max_retry_seconds=0.6) as client:
         with pytest.raises(ChainUnavailable, match="HTTP 503"):
-            client.get_slot()
+            client.call("getSlot")
     assert len(server.requests) >= 2
 
 
@@ -348,7 +355,7 @@ def test_other_rpc_errors_are_not_retried(serve):
     server = serve(lambda request: rpc_error(request, -32602, "Too many inputs provided; max 100"))
     with client_for(server) as client:
         with pytest.raises(RpcError) as info:
-            client.get_slot()
+            client.call("getSlot")
     assert info.value.code == -32602 and len(server.requests) == 1
 
 
@@ -356,7 +363,7 @@ def test_forbidden_is_unavailable_at_once(serve):
     server = serve(lambda request: (403, {}, "forbidden"))
     with client_for(server) as client:
         with pytest.raises(ChainUnavailable, match="HTTP 403"):
-            client.get_slot()
+            client.call("getSlot")
     assert len(server.requests) == 1
 
 

@@ -11,10 +11,12 @@ from solana_payments.chain.accounts import (
     TOKEN_PROGRAM_ID,
     ata_rent,
     get_associated_token_address,
+    token_account_from_account,
 )
-from solana_payments.chain.client import ChainClient, status_reached
+from solana_payments.chain.client import ChainClient
+from solana_payments.chain.commitment import status_reached
 from solana_payments.chain.transactions import (
-    TokenHolding,
+    TokenFunds,
     WalletFunds,
     build_close_ata_transactions,
     build_create_ata_transactions,
@@ -41,9 +43,17 @@ def chain(localnet):
         yield client
 
 
+def token_accounts(chain, addresses):
+    """The decoded token accounts at ``addresses``, read in one batch."""
+    return [
+        token_account_from_account(a, k)
+        for k, a in zip(addresses, chain.get_accounts(addresses), strict=True)
+    ]
+
+
 @pytest.fixture
 def quick_backoff(monkeypatch):
-    monkeypatch.setattr("solana_payments.chain.client.BACKOFF_BASE", 0.02)
+    monkeypatch.setattr("solana_payments.chain.transport.BACKOFF_BASE", 0.02)
 
 
 def seed_wallets(localnet, count):
@@ -95,7 +105,7 @@ def test_1000_reads_under_429_and_5xx_faults_return_the_right_data(localnet, cha
 
 def test_unhealthy_node_answers_are_retried(localnet, chain, quick_backoff):
     localnet.set_faults(rate_unhealthy=1, max_faults=2)
-    assert chain.get_slot() > 0
+    assert chain.call("getSlot") > 0
     assert chain.stats.retries == 2 and localnet.request_counts["getSlot"] == 3
 
 
@@ -114,16 +124,15 @@ def test_endpoint_down_raises_chain_unavailable_within_the_bound():
 
 
 def test_reads_mints_balances_blockhash_and_health(localnet, chain):
-    usdc = chain.get_mint(localnet.mints["USDC"])
-    pyusd = chain.get_mint(str(localnet.mints["PYUSD"]))
+    usdc, pyusd = chain.get_mints([localnet.mints["USDC"], str(localnet.mints["PYUSD"])])
     assert (usdc.token_program, usdc.decimals) == (TOKEN_PROGRAM_ID, 6)
     assert (pyusd.token_program, pyusd.decimals) == (TOKEN_2022_PROGRAM_ID, 6)
     wallet = Keypair().pubkey()
     assert chain.get_balance(wallet) == 0
     localnet.airdrop(wallet, 1_500_000)
     assert chain.get_balance(wallet) == 1_500_000
-    assert chain.get_minimum_balance_for_rent_exemption(0) == 890_880
-    assert chain.get_minimum_balance_for_rent_exemption(170) == 2_074_080
+    assert chain.call("getMinimumBalanceForRentExemption", [0]) == 890_880
+    assert chain.call("getMinimumBalanceForRentExemption", [170]) == 2_074_080
     latest = chain.get_latest_blockhash()
     assert latest.last_valid_block_height > 0
     health = chain.health()
@@ -165,7 +174,7 @@ def fund_wallets(localnet):
 
 def read_sweep_inputs(chain, keypairs, mints):
     """What a sweep run does first: one batched read of every wallet and every token account."""
-    programs = {mint: chain.get_mint(mint) for mint in mints}
+    programs = dict(zip(mints, chain.get_mints(mints), strict=True))
     addresses = []
     for keypair in keypairs:
         addresses.append(keypair.pubkey())
@@ -180,11 +189,9 @@ def read_sweep_inputs(chain, keypairs, mints):
             address = get_associated_token_address(keypair.pubkey(), mint, info.token_program)
             account = accounts[address]
             if account is not None:
-                from solana_payments.chain.accounts import token_account_from_account
-
                 token = token_account_from_account(account, address)
                 tokens.append(
-                    TokenHolding(
+                    TokenFunds(
                         mint, info.token_program, token.amount, info.decimals, address, account.lamports
                     )
                 )
@@ -227,7 +234,7 @@ def test_sweep_send_and_confirm_end_to_end(localnet, chain):
     expected_usdc = sum(t.amount for w in wallets for t in w.tokens if t.mint == usdc)
     expected_pyusd = sum(t.amount for w in wallets for t in w.tokens if t.mint == pyusd)
     assert chain.get_balance(receiver) == expected_sol
-    receiver_tokens = chain.get_token_accounts([receiver_atas[usdc], receiver_atas[pyusd]])
+    receiver_tokens = token_accounts(chain, [receiver_atas[usdc], receiver_atas[pyusd]])
     assert [t.amount for t in receiver_tokens] == [expected_usdc, expected_pyusd]
     leftovers = chain.get_accounts(
         [k.pubkey() for k in keypairs] + [a for w in wallets for a in (t.account for t in w.tokens)]
@@ -238,7 +245,7 @@ def test_sweep_send_and_confirm_end_to_end(localnet, chain):
     rent_back = sum(item.rent_reclaimed for item in built)
     rent_paid = ata_rent(TOKEN_PROGRAM_ID) + ata_rent(TOKEN_2022_PROGRAM_ID)
     assert chain.get_balance(fee_payer.pubkey()) == payer_before - fees + rent_back - rent_paid
-    tx = chain.get_transaction(signatures[0])
+    (tx,) = chain.get_transactions(signatures[:1])
     assert tx.transaction.meta.fee == built[0].fee
 
 
@@ -295,12 +302,12 @@ def test_create_then_close_atas_over_http(localnet, chain):
     )
     chain.send_transaction(create.transaction)
     assert chain.confirm([create.signature], timeout=10)[create.signature].err is None
-    tokens = chain.get_token_accounts(create.created_accounts)
+    tokens = token_accounts(chain, create.created_accounts)
     assert [t.owner for t in tokens] == [owner.pubkey()] * 2 and [t.amount for t in tokens] == [0, 0]
 
     payer_before = chain.get_balance(localnet.fee_payer.pubkey())
     [close] = build_close_ata_transactions(
-        [WalletFunds(owner, tokens=[TokenHolding(m, p) for m, p in mints])],
+        [WalletFunds(owner, tokens=[TokenFunds(m, p) for m, p in mints])],
         fee_payer=localnet.fee_payer,
         recent_blockhash=chain.get_latest_blockhash().blockhash,
         priority_fee_microlamports=0,

@@ -12,7 +12,8 @@ from solders.account import Account
 from solders.keypair import Keypair
 
 from solana_payments.chain.accounts import token_account_from_account
-from solana_payments.chain.client import ChainClient, parse_rpc_response
+from solana_payments.chain.client import ChainClient
+from solana_payments.chain.parsing import parse_rpc_response
 from solana_payments.exceptions import ChainUnavailable, RpcError, TransactionFailed
 
 from .samples import RPC_SAMPLES, sample_text
@@ -104,7 +105,7 @@ def test_token_account_sample_decodes():
 def test_client_reads_signatures_samples_over_http(serve_sample, name):
     expected = json.loads(load(name))["result"]
     with ChainClient(serve_sample(name).url) as client:
-        entries = client.get_signatures_for_address(Keypair().pubkey(), limit=10)
+        (entries,) = client.get_signatures_for_addresses([Keypair().pubkey()], limit=10)
     assert [str(e.signature) for e in entries] == [r["signature"] for r in expected]
     assert [e.block_time for e in entries] == [r["blockTime"] for r in expected]
 
@@ -155,10 +156,10 @@ def test_client_send_preflight_samples_over_http(serve_sample, name):
 
 @pytest.mark.parametrize("status", [429, 200])
 def test_client_retries_the_rate_limit_sample(serve_sample, status, monkeypatch):
-    monkeypatch.setattr("solana_payments.chain.client.BACKOFF_BASE", 0.02)
+    monkeypatch.setattr("solana_payments.chain.transport.BACKOFF_BASE", 0.02)
     server = serve_sample("http429__rate_limit_body__spl_issue_2784.json", status=status)
     with ChainClient(server.url, max_retry_seconds=0.3) as client:
         with pytest.raises(ChainUnavailable, match="429"):
-            client.get_slot()
+            client.call("getSlot")
     assert client.stats.rate_limited == len(server.requests) >= 2
     assert client.stats.retries == len(server.requests) - 1

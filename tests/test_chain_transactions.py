@@ -25,7 +25,7 @@ from solana_payments.chain.accounts import (
 )
 from solana_payments.chain.transactions import (
     PACKET_DATA_SIZE,
-    TokenHolding,
+    TokenFunds,
     WalletFunds,
     build_close_ata_transactions,
     build_create_ata_transactions,
@@ -193,7 +193,7 @@ def test_token_sweep_packs_six_pairs_moves_every_unit_and_returns_rent(chain, pr
         size = TOKEN_2022_ATA_SIZE if program == TOKEN_2022_PROGRAM_ID else TOKEN_ACCOUNT_SIZE
         assert len(account.data) == size
         assert account.lamports == ata_rent(program)
-        wallets.append(WalletFunds(keypair, 0, [TokenHolding(mint, program, amount, DECIMALS)]))
+        wallets.append(WalletFunds(keypair, 0, [TokenFunds(mint, program, amount, DECIMALS)]))
 
     built = build_sweep_transactions(
         wallets,
@@ -235,7 +235,7 @@ def test_token_sweep_six_pairs_when_receiver_ata_exists(chain, program):
         keypair = Keypair()
         chain.create_atas(keypair.pubkey(), [(mint, program)])
         chain.mint_to(mint, program, keypair.pubkey(), 5_000_000)
-        wallets.append(WalletFunds(keypair, 0, [TokenHolding(mint, program, 5_000_000, DECIMALS)]))
+        wallets.append(WalletFunds(keypair, 0, [TokenFunds(mint, program, 5_000_000, DECIMALS)]))
     built = build_sweep_transactions(
         wallets,
         fee_payer=chain.fee_payer,
@@ -254,9 +254,7 @@ def test_token_sweep_six_pairs_when_receiver_ata_exists(chain, program):
 
 def test_max_atas_per_tx_caps_packing(chain):
     mint = chain.create_mint(TOKEN_PROGRAM_ID)
-    wallets = [
-        WalletFunds(Keypair(), 0, [TokenHolding(mint, TOKEN_PROGRAM_ID, 1, DECIMALS)]) for _ in range(7)
-    ]
+    wallets = [WalletFunds(Keypair(), 0, [TokenFunds(mint, TOKEN_PROGRAM_ID, 1, DECIMALS)]) for _ in range(7)]
     built = build_sweep_transactions(
         wallets,
         fee_payer=chain.fee_payer,
@@ -284,8 +282,8 @@ def test_wallet_with_sol_and_both_token_programs_and_priority_fee(chain):
                 keypair,
                 1_234_567,
                 [
-                    TokenHolding(usdc, TOKEN_PROGRAM_ID, 2_500_000, DECIMALS),
-                    TokenHolding(pyusd, TOKEN_2022_PROGRAM_ID, 3_000_000, DECIMALS),
+                    TokenFunds(usdc, TOKEN_PROGRAM_ID, 2_500_000, DECIMALS),
+                    TokenFunds(pyusd, TOKEN_2022_PROGRAM_ID, 3_000_000, DECIMALS),
                 ],
             )
         )
@@ -330,8 +328,8 @@ def test_close_empty_atas_returns_rent_to_fee_payer(chain):
             WalletFunds(
                 keypair,
                 tokens=[
-                    TokenHolding(usdc, TOKEN_PROGRAM_ID),
-                    TokenHolding(pyusd, TOKEN_2022_PROGRAM_ID),
+                    TokenFunds(usdc, TOKEN_PROGRAM_ID),
+                    TokenFunds(pyusd, TOKEN_2022_PROGRAM_ID),
                 ],
             )
         )
@@ -358,11 +356,7 @@ def test_close_empty_atas_returns_rent_to_fee_payer(chain):
 def test_close_refuses_a_token_account_with_a_balance(chain):
     with pytest.raises(ValueError, match="sweep it"):
         build_close_ata_transactions(
-            [
-                WalletFunds(
-                    Keypair(), tokens=[TokenHolding(Keypair().pubkey(), TOKEN_PROGRAM_ID, 5, DECIMALS)]
-                )
-            ],
+            [WalletFunds(Keypair(), tokens=[TokenFunds(Keypair().pubkey(), TOKEN_PROGRAM_ID, 5, DECIMALS)])],
             fee_payer=chain.fee_payer,
             recent_blockhash=blockhash(chain),
             priority_fee_microlamports=0,
@@ -396,11 +390,23 @@ def test_create_atas_respects_max_atas_per_tx(chain):
     assert [len(item.created_accounts) for item in built] == [2, 2, 1]
 
 
-def test_builders_read_priority_fee_and_max_atas_from_settings(chain, settings):
+def test_builders_read_no_settings(chain, settings):
+    """The app passes PRIORITY_FEE_MICROLAMPORTS and MAX_ATAS_PER_TX; left out, no fee and no cap."""
     settings.SOLANA_PAYMENTS = {"PRIORITY_FEE_MICROLAMPORTS": 1_000, "MAX_ATAS_PER_TX": 1}
     mints = [(Keypair().pubkey(), TOKEN_PROGRAM_ID) for _ in range(2)]
+    owner = Keypair().pubkey()
     built = build_create_ata_transactions(
-        Keypair().pubkey(), mints, fee_payer=chain.fee_payer, recent_blockhash=blockhash(chain)
+        owner, mints, fee_payer=chain.fee_payer, recent_blockhash=blockhash(chain)
+    )
+    assert len(built) == 1
+    assert built[0].compute_unit_price == 0 and built[0].priority_fee == 0
+    built = build_create_ata_transactions(
+        owner,
+        mints,
+        fee_payer=chain.fee_payer,
+        recent_blockhash=blockhash(chain),
+        priority_fee_microlamports=1_000,
+        max_atas_per_tx=1,
     )
     assert len(built) == 2
     assert built[0].compute_unit_price == 1_000 and built[0].priority_fee > 0
@@ -422,5 +428,5 @@ def test_sweep_input_errors(chain):
         build_sol_sweep_transactions([(keypair, 0)], **options)
     with pytest.raises(ValueError, match="decimals"):
         build_sweep_transactions(
-            [WalletFunds(keypair, 0, [TokenHolding(Keypair().pubkey(), TOKEN_PROGRAM_ID, 5)])], **options
+            [WalletFunds(keypair, 0, [TokenFunds(Keypair().pubkey(), TOKEN_PROGRAM_ID, 5)])], **options
         )

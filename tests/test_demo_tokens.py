@@ -17,7 +17,7 @@ def test_seed_tokens_matches_the_chain_and_is_idempotent(localnet):
     assert tokens["SOL"].mint is None
     with ChainClient(localnet.url) as chain:
         for symbol, program in (("USDC", "token"), ("PYUSD", "token-2022")):
-            info = chain.get_mint(tokens[symbol].mint)
+            (info,) = chain.get_mints([tokens[symbol].mint])
             assert info.decimals == tokens[symbol].decimals == 6
             assert tokens[symbol].token_program == program
             assert str(info.token_program).startswith("Token" if program == "token" else "TokenzQd")

@@ -2,6 +2,7 @@
 
 from solders.keypair import Keypair
 
+from solana_payments.chain.accounts import token_account_from_account
 from solana_payments.chain.client import ChainClient
 from solana_payments.localnet import persistence, start_localnet
 
@@ -23,11 +24,13 @@ def test_save_and_load_keep_accounts_history_and_slot(tmp_path):
         assert second.slot >= slot
         with ChainClient(second.url) as chain:
             assert chain.get_balance(customer.pubkey()) == 2_000_000_000
-            (account,) = chain.get_token_accounts([second.ata(customer.pubkey(), "PYUSD")])
-            assert account.amount == 7_000_000
-            history = chain.get_signatures_for_address(customer.pubkey())
+            ata = second.ata(customer.pubkey(), "PYUSD")
+            (account,) = chain.get_accounts([ata])
+            assert token_account_from_account(account, ata).amount == 7_000_000
+            (history,) = chain.get_signatures_for_addresses([customer.pubkey()])
             assert str(history[-1].signature) == airdrop
-            assert chain.get_transaction(airdrop).transaction.meta.post_balances
+            (transaction,) = chain.get_transactions([airdrop])
+            assert transaction.transaction.meta.post_balances
         second.airdrop(customer.pubkey(), 1)  # the restored chain keeps working
     finally:
         second.stop()

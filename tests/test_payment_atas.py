@@ -39,9 +39,9 @@ def test_chain_down_leaves_no_half_made_payment(shop, configure):
 
 
 def test_token_accounts_that_confirm_too_late_leave_a_wallet_for_reclaim(shop, configure):
-    from solana_payments.chain.wallet_accounts import TokenAccountsUnconfirmed
     from solana_payments.models import WalletState
     from solana_payments.operations.base import run_operation
+    from solana_payments.wallet_accounts import TokenAccountsUnconfirmed
 
     payer = shop.localnet.fee_payer.pubkey()
     before = shop.localnet.get_balance(payer)

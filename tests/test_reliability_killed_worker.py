@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from solana_payments import jobs
-from solana_payments.chain.client import status_reached
+from solana_payments.chain.commitment import status_reached
 from solana_payments.models import (
     ItemOutcome,
     OneTimeWallet,

@@ -141,8 +141,8 @@ def chain_health():
 
 
 def read_chain():
-    from ..chain.client import ChainClient
     from ..chain.keypairs import parse_keypair
+    from ..chain_client import chain_client
 
     threshold = app_settings.FEE_PAYER_LOW_BALANCE_LAMPORTS
     figures = {
@@ -162,7 +162,7 @@ def read_chain():
     }
     try:
         timeout = min(float(app_settings.RPC_TIMEOUT or 5), 5.0)
-        client = ChainClient.from_settings(max_retry_seconds=0, timeout=timeout)
+        client = chain_client(max_retry_seconds=0, timeout=timeout)
     except (SolanaPaymentsError, ValueError) as exc:
         figures["error"] = str(exc)
         return figures

@@ -78,10 +78,10 @@ def preview_operation(kind, *, ids, limit, user, trigger):
     The chain client is the run's usual one, only less patient with a node that is down: someone is
     waiting for the page. Raises ``InvalidSelection`` when no client can be built from the settings.
     """
-    from ..chain.client import ChainClient
+    from ..chain_client import chain_client
 
     try:
-        chain = ChainClient.from_settings(
+        chain = chain_client(
             max_retry_seconds=min(float(app_settings.RPC_MAX_RETRY_SECONDS), PREVIEW_MAX_RETRY_SECONDS)
         )
     except (SolanaPaymentsError, ValueError) as exc:

@@ -1,4 +1,4 @@
-"""Token accounts and mints decoded from raw account bytes, ATA derivation and rent constants.
+"""Token accounts and mints decoded from raw account bytes, ATA addresses and rent constants.
 
 The layouts are shared by the Token program and Token-2022 (whose accounts carry extensions after the
 165-byte base), so one decoder serves both:
@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
+from solders.token import associated
 
 TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
@@ -22,7 +23,7 @@ ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
 NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
-# The program of each PaymentToken.token_program value.
+# The token programs by the short names the app stores ("token", "token-2022").
 PROGRAM_BY_NAME = {"token": TOKEN_PROGRAM_ID, "token-2022": TOKEN_2022_PROGRAM_ID}
 
 MINT_SIZE = 82
@@ -66,12 +67,13 @@ def ata_rent(token_program) -> int:
 def get_associated_token_address(
     owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID
 ) -> Pubkey:
-    """The ATA of ``owner`` for ``mint``: seeds (owner, token program, mint), so it differs per program."""
+    """The ATA of ``owner`` for ``mint``, derived by solders; it differs per token program.
+
+    ``ValueError`` for a program that is neither Token nor Token-2022 (its "ATA" would be an address no
+    program can create).
+    """
     _check_token_program(token_program)
-    address, _bump = Pubkey.find_program_address(
-        [bytes(owner), bytes(token_program), bytes(mint)], ASSOCIATED_TOKEN_PROGRAM_ID
-    )
-    return address
+    return associated.get_associated_token_address(owner, mint, token_program)
 
 
 def _coption_pubkey(data: bytes, offset: int) -> Pubkey | None:

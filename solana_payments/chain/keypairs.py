@@ -6,7 +6,8 @@
 - the base58 string wallets export (Phantom, Solflare: 64 bytes, 87-88 characters);
 - a list (or tuple, bytes) of the 64 integers.
 
-Error messages never repeat the secret.
+Error messages never repeat the secret. (Encrypting the one-time wallets' secrets is another matter, and
+another module: ``solana_payments.keys``.)
 """
 
 import json
@@ -14,27 +15,37 @@ import logging
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 
 logger = logging.getLogger(__name__)
 
 KEYPAIR_LENGTH = 64
 PUBKEY_LENGTH = 32
 
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {char: index for index, char in enumerate(_B58_ALPHABET)}
+BASE58_ALPHABET = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
 
 
-def b58decode(text: str) -> bytes:
-    """Decode base58 (Bitcoin alphabet); ValueError on a character outside it."""
-    number = 0
-    for char in text:
-        try:
-            number = number * 58 + _B58_INDEX[char]
-        except KeyError:
-            raise ValueError("contains a character that is not base58") from None
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    leading_zeros = len(text) - len(text.lstrip("1"))
-    return b"\x00" * leading_zeros + body
+def _base58_bytes(text: str, name: str) -> bytes:
+    """The bytes of a base58 key, decoded by solders: 64 for a keypair (the size of a signature), 32 for
+    a public key (which the caller refuses with a hint).
+
+    ``ValueError`` naming what is wrong (a character outside base58, another length), never the text.
+    """
+    if not set(text) <= BASE58_ALPHABET:
+        raise ValueError(
+            f"{name} is neither a JSON byte array ('[1,2,...]') nor a base58 string "
+            "(it contains a character that is not base58)"
+        )
+    try:
+        return bytes(Signature.from_string(text))
+    except ValueError:
+        pass
+    try:
+        return bytes(Pubkey.from_string(text))
+    except ValueError:
+        raise ValueError(
+            f"{name} (base58) must hold {KEYPAIR_LENGTH} bytes (secret key then public key)"
+        ) from None
 
 
 def _keypair_from_bytes(raw: bytes, what: str) -> Keypair:
@@ -88,14 +99,7 @@ def parse_keypair(value, *, name: str = "FEE_PAYER_KEYPAIR") -> Keypair:
         if not isinstance(values, list):
             raise ValueError(f"{name} must be a JSON array of 64 integers")
         return _keypair_from_ints(values, name)
-    try:
-        raw = b58decode(text)
-    except ValueError:
-        raise ValueError(
-            f"{name} is neither a JSON byte array ('[1,2,...]') nor a base58 string "
-            "(it contains a character that is not base58)"
-        ) from None
-    return _keypair_from_bytes(raw, f"{name} (base58)")
+    return _keypair_from_bytes(_base58_bytes(text, name), f"{name} (base58)")
 
 
 def parse_pubkey(value) -> Pubkey:
@@ -107,14 +111,6 @@ def parse_pubkey(value) -> Pubkey:
     text = value.strip()
     shown = text if len(text) <= 60 else text[:57] + "..."
     try:
-        raw = b58decode(text)
+        return Pubkey.from_string(text)
     except ValueError:
-        raw = b""
-    if len(raw) != PUBKEY_LENGTH or not (32 <= len(text) <= 44):
-        raise ValueError(f"{shown!r} is not a valid Solana address")
-    return Pubkey(raw)
-
-
-def keypair_to_base58(keypair: Keypair) -> str:
-    """The 64-byte base58 form wallets import (the inverse of :func:`parse_keypair` for strings)."""
-    return str(keypair)
+        raise ValueError(f"{shown!r} is not a valid Solana address") from None

@@ -3,12 +3,13 @@
 Every builder returns signed ``VersionedTransaction`` s (message v0, no lookup tables) wrapped in
 :class:`BuiltTransaction`, which says which wallets each one moves, its signature (known before sending, so
 the caller can write it ahead), its size and its expected fee. The fee payer signs once per transaction and
-pays the fees (5,000 lamports a signature, plus the priority fee when ``PRIORITY_FEE_MICROLAMPORTS`` > 0)
+pays the fees (5,000 lamports a signature, plus the priority fee when ``priority_fee_microlamports`` > 0)
 and any ATA rent; every closed one-time ATA returns its rent to the fee payer. The one-time wallets only sign.
 
 Packing is greedy on the real serialised size (1,232 bytes), never on a hard-coded count; a wallet's
-instructions always stay together in one transaction. ``MAX_ATAS_PER_TX`` caps the token accounts created
-or closed per transaction.
+instructions always stay together in one transaction. ``max_atas_per_tx`` caps the token accounts created
+or closed per transaction. The builders read no settings: the app passes its ``PRIORITY_FEE_MICROLAMPORTS``
+and ``MAX_ATAS_PER_TX``; left out, there is no priority fee and no cap but the size.
 
 The builders do not read the chain: the caller passes balances it just read (``ChainClient.get_accounts``).
 A SOL sweep moves the whole balance given; if more arrived since, the remainder may fall below the
@@ -52,7 +53,7 @@ CU_MARGIN = 1.2
 
 
 @dataclass(frozen=True)
-class TokenHolding:
+class TokenFunds:
     """One token account of a one-time wallet: what to sweep (``amount``) or close (amount 0)."""
 
     mint: Pubkey
@@ -72,7 +73,7 @@ class WalletFunds:
 
     keypair: Keypair
     lamports: int = 0
-    tokens: Sequence[TokenHolding] = ()
+    tokens: Sequence[TokenFunds] = ()
 
     @property
     def address(self) -> Pubkey:
@@ -140,17 +141,7 @@ def transaction_size(message: MessageV0) -> int:
     return len(bytes(VersionedTransaction.populate(message, [Signature.default()] * count)))
 
 
-def _setting(name, default):
-    try:
-        from ..conf import app_settings
-
-        return getattr(app_settings, name)
-    except Exception:  # settings not configured (a script using only the builders)
-        return default
-
-
 def _priority(value) -> int:
-    value = _setting("PRIORITY_FEE_MICROLAMPORTS", 0) if value is None else value
     value = int(value or 0)
     if value < 0:
         raise ValueError("priority fee must not be negative")
@@ -158,12 +149,11 @@ def _priority(value) -> int:
 
 
 def _max_atas(value) -> int | None:
-    value = _setting("MAX_ATAS_PER_TX", None) if value is None else value
     if value is None:
         return None
     value = int(value)
     if value < 1:
-        raise ValueError("MAX_ATAS_PER_TX must be at least 1")
+        raise ValueError("max_atas_per_tx must be at least 1")
     return value
 
 
@@ -409,7 +399,7 @@ def build_close_ata_transactions(
 ) -> list[BuiltTransaction]:
     """Close the (empty) token accounts of ``wallets``, rent to the fee payer; SOL balances are not touched.
 
-    Each ``TokenHolding`` must have amount 0 (a token account with a balance cannot be closed: sweep it).
+    Each ``TokenFunds`` must have amount 0 (a token account with a balance cannot be closed: sweep it).
     """
     _check_wallets(wallets, fee_payer)
     payer = fee_payer.pubkey()
@@ -459,7 +449,7 @@ def build_create_ata_transactions(
 ) -> list[BuiltTransaction]:
     """Create ``owner``'s ATA for each (mint, token program) idempotently, the fee payer paying the rent.
 
-    Usually one transaction (``MAX_ATAS_PER_TX`` and the size limit split longer lists); ``owner`` does not
+    Usually one transaction (``max_atas_per_tx`` and the size limit split longer lists); ``owner`` does not
     sign.
     """
     payer = fee_payer.pubkey()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .ledger import BLOCK_HEIGHT_LAG, CONFIRMED, TxRecord
 from .rpc import (
     BLOCK_NOT_AVAILABLE,
-    RpcError,
+    ErrorResponse,
     _commitment,
     _config,
     _param,
@@ -95,14 +95,14 @@ class BlockMethods:
             raise invalid_params("Method does not support commitment below `confirmed`")
         return level
 
-    def _missing(self, slot: int) -> RpcError:
+    def _missing(self, slot: int) -> ErrorResponse:
         first = self.ledger.first_slot
         if slot < first:
-            return RpcError(
+            return ErrorResponse(
                 BLOCK_CLEANED_UP,
                 f"Block {slot} cleaned up, does not exist on node. First available block: {first}",
             )
-        return RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
+        return ErrorResponse(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
 
     # ------------------------------------------------------------------------------------------ methods
 

@@ -16,7 +16,8 @@ from spl.token.instructions import create_idempotent_associated_token_account, t
 from spl.token.models import TransferCheckedParams
 
 from ..chain.accounts import PROGRAM_BY_NAME, get_associated_token_address
-from ..chain.client import ChainClient, status_reached
+from ..chain.client import ChainClient
+from ..chain.commitment import status_reached
 
 GAS_LAMPORTS = 100_000_000  # the customer's own fees and the wallet's token account, if missing
 

@@ -31,7 +31,7 @@ from .rpc import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
-    RpcError,
+    ErrorResponse,
     RpcHandlers,
     _pubkey,
     invalid_params,
@@ -173,9 +173,9 @@ class PubSubServer:
         try:
             request = json.loads(message)
         except (ValueError, UnicodeDecodeError):
-            return _error(None, RpcError(PARSE_ERROR, "Parse error"))
+            return _error(None, ErrorResponse(PARSE_ERROR, "Parse error"))
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error(None, ErrorResponse(INVALID_REQUEST, "Invalid request"))
         request_id = request.get("id")
         params = request.get("params") or []
         try:
@@ -183,7 +183,7 @@ class PubSubServer:
                 raise invalid_params("Invalid params: expected an array of parameters")
             with self.ledger.lock:
                 result = self._call(request["method"], params, subscriptions)
-        except RpcError as exc:
+        except ErrorResponse as exc:
             return _error(request_id, exc)
         except (TypeError, ValueError, KeyError, IndexError) as exc:
             return _error(request_id, invalid_params(f"Invalid params: {exc}"))
@@ -194,7 +194,7 @@ class PubSubServer:
             sub_id = params[0] if params else None
             sub = subscriptions.get(sub_id) if isinstance(sub_id, int) else None
             if sub is None or sub.kind != _UNSUBSCRIBE[method]:
-                raise RpcError(INVALID_PARAMS, "Invalid subscription id.")
+                raise ErrorResponse(INVALID_PARAMS, "Invalid subscription id.")
             del subscriptions[sub_id]
             return True
         ledger = self.ledger
@@ -224,7 +224,7 @@ class PubSubServer:
             sub.kind = "slot" if method == "slotSubscribe" else "root"
             sub.last = ledger.slot if sub.kind == "slot" else self._root()
         else:
-            raise RpcError(METHOD_NOT_FOUND, "Method not found")
+            raise ErrorResponse(METHOD_NOT_FOUND, "Method not found")
         subscriptions[sub.id] = sub
         return sub.id
 
@@ -346,7 +346,7 @@ def _context(slot: int, value: Any) -> dict[str, Any]:
     return {"context": {"slot": slot}, "value": value}
 
 
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+def _error(request_id: Any, error: ErrorResponse) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
 
 

@@ -113,8 +113,12 @@ _CONFIRMATION_STATUS = {
 }
 
 
-class RpcError(Exception):
-    """A JSON-RPC error object: {"code", "message", "data"?}."""
+class ErrorResponse(Exception):
+    """The JSON-RPC error object this node answers with: {"code", "message", "data"?}.
+
+    Raised by a handler, sent by the server; what a client makes of it is
+    ``solana_payments.exceptions.ErrorResponse``.
+    """
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
@@ -129,8 +133,8 @@ class RpcError(Exception):
         return error
 
 
-def invalid_params(message: str) -> RpcError:
-    return RpcError(INVALID_PARAMS, message)
+def invalid_params(message: str) -> ErrorResponse:
+    return ErrorResponse(INVALID_PARAMS, message)
 
 
 def _result(resp: Any) -> Any:
@@ -237,7 +241,7 @@ def check_transaction_version(record: TxRecord, max_version: Any) -> None:
     """-32015 for a versioned transaction the client did not say it supports."""
     version = record.transaction.version()
     if version != Legacy.Legacy and (max_version is None or int(version) > int(max_version)):
-        raise RpcError(
+        raise ErrorResponse(
             UNSUPPORTED_TRANSACTION_VERSION,
             f"Transaction version ({int(version)}) is not supported by the requesting client. "
             "Please try the request again with the following configuration parameter: "
@@ -253,7 +257,7 @@ def _signatures_valid(tx: VersionedTransaction) -> bool:
 
 
 class RpcHandlers:
-    """The methods of the local node. `call(method, params)` returns a result or raises RpcError."""
+    """The methods of the local node. `call(method, params)` returns a result or raises ErrorResponse."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -290,7 +294,7 @@ class RpcHandlers:
     def call(self, method: str, params: Any) -> Any:
         handler = self.methods.get(method)
         if handler is None:
-            raise RpcError(METHOD_NOT_FOUND, "Method not found")
+            raise ErrorResponse(METHOD_NOT_FOUND, "Method not found")
         if params is None:
             params = []
         if not isinstance(params, list):
@@ -300,11 +304,11 @@ class RpcHandlers:
             self._check_min_context_slot(params)
             try:
                 return handler(params)
-            except RpcError:
+            except ErrorResponse:
                 raise
             except EncodingError as exc:
                 code = INVALID_REQUEST if "base 58" in str(exc) else INVALID_PARAMS
-                raise RpcError(code, str(exc)) from None
+                raise ErrorResponse(code, str(exc)) from None
             except (TypeError, ValueError, KeyError, IndexError) as exc:
                 raise invalid_params(f"Invalid params: {exc}") from None
 
@@ -313,7 +317,7 @@ class RpcHandlers:
             if isinstance(value, dict) and value.get("minContextSlot") is not None:
                 slot = self.ledger.view_slot(_commitment(value))
                 if int(value["minContextSlot"]) > slot:
-                    raise RpcError(
+                    raise ErrorResponse(
                         MIN_CONTEXT_SLOT_NOT_REACHED,
                         "Minimum context slot has not been reached",
                         {"contextSlot": slot},
@@ -478,7 +482,7 @@ class RpcHandlers:
         try:
             return str(self.ledger.airdrop(pubkey, lamports))
         except LedgerError as exc:
-            raise RpcError(INTERNAL_ERROR, f"airdrop request failed: {exc}") from None
+            raise ErrorResponse(INTERNAL_ERROR, f"airdrop request failed: {exc}") from None
 
     # ------------------------------------------------------------------------------------- transactions
 
@@ -489,7 +493,9 @@ class RpcHandlers:
         ledger = self.ledger
         if not config.get("skipPreflight", False):
             if not _signatures_valid(tx):
-                raise RpcError(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
+                raise ErrorResponse(
+                    SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure"
+                )
             try:
                 ledger.preflight(tx)
             except TransactionRejected as exc:
@@ -500,7 +506,7 @@ class RpcHandlers:
         return str(signature)
 
     @staticmethod
-    def _preflight_error(exc: TransactionRejected) -> RpcError:
+    def _preflight_error(exc: TransactionRejected) -> ErrorResponse:
         data = json.loads(
             RpcSimulateTransactionResult(
                 err=exc.err,
@@ -510,7 +516,9 @@ class RpcHandlers:
                 return_data=exc.return_data,
             ).to_json()
         )
-        return RpcError(PREFLIGHT_FAILURE, f"Transaction simulation failed: {error_text(exc.err_json)}", data)
+        return ErrorResponse(
+            PREFLIGHT_FAILURE, f"Transaction simulation failed: {error_text(exc.err_json)}", data
+        )
 
     def simulate_transaction(self, params: list) -> Any:
         config = _config(params, 1)
@@ -520,7 +528,7 @@ class RpcHandlers:
         if sig_verify and replace:
             raise invalid_params("sigVerify may not be used with replaceRecentBlockhash")
         if sig_verify and not _signatures_valid(tx):
-            raise RpcError(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
+            raise ErrorResponse(SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
         ledger = self.ledger
         replacement = None
         err = None

@@ -34,7 +34,7 @@ from solders.pubkey import Pubkey
 from .ledger import Ledger, LedgerError
 from .methods import node_handlers
 from .pubsub import PubSubServer
-from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, RpcError
+from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, ErrorResponse
 
 logger = logging.getLogger(__name__)
 
@@ -486,7 +486,7 @@ class Localnet:
                 self._request_counts[method if isinstance(method, str) else "(invalid)"] += 1
             faults = self._faults
         if batch and not requests:
-            return 200, {}, _dumps(_error(None, RpcError(INVALID_REQUEST, "Invalid request")))
+            return 200, {}, _dumps(_error(None, ErrorResponse(INVALID_REQUEST, "Invalid request")))
 
         targeted = faults.methods is None or any(m in faults.methods for m in methods)
         if targeted:
@@ -513,7 +513,7 @@ class Localnet:
             if self._draw(faults, "rate_5xx", faults.rate_5xx):
                 return faults.status_5xx, {}, None
             if self._draw(faults, "rate_unhealthy", faults.rate_unhealthy):
-                error = RpcError(NODE_UNHEALTHY, "Node is behind by 42 slots", {"numSlotsBehind": 42})
+                error = ErrorResponse(NODE_UNHEALTHY, "Node is behind by 42 slots", {"numSlotsBehind": 42})
                 answers = [_error(r.get("id") if isinstance(r, dict) else None, error) for r in requests]
                 return 200, {}, _dumps(answers if batch else answers[0])
 
@@ -528,19 +528,19 @@ class Localnet:
 
     def _answer(self, request: Any) -> dict[str, Any]:
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error(None, ErrorResponse(INVALID_REQUEST, "Invalid request"))
         request_id = request.get("id")
         try:
             result = self.rpc.call(request["method"], request.get("params"))
-        except RpcError as exc:
+        except ErrorResponse as exc:
             return _error(request_id, exc)
         except Exception:
             logger.exception("localnet: %s failed", request["method"])
-            return _error(request_id, RpcError(INTERNAL_ERROR, "Internal error"))
+            return _error(request_id, ErrorResponse(INTERNAL_ERROR, "Internal error"))
         return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
 
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+def _error(request_id: Any, error: ErrorResponse) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
 
 

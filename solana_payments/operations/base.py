@@ -78,10 +78,10 @@ def run_operation(
 
     own_chain = chain is None
     if own_chain:
-        from ..chain.client import ChainClient
+        from ..chain_client import chain_client
 
         try:
-            chain = ChainClient.from_settings()
+            chain = chain_client()
         except (SolanaPaymentsError, ValueError) as exc:  # a bad RPC_URL: the run fails, it never hangs
             run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc), timezone.now()
             run.save(update_fields=["status", "error", "finished_at"])

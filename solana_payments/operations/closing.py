@@ -6,7 +6,7 @@ from solders.pubkey import Pubkey
 
 from ..amounts import format_units
 from ..bulk import update_rows
-from ..chain.transactions import TokenHolding, WalletFunds, build_close_ata_transactions
+from ..chain.transactions import TokenFunds, WalletFunds, build_close_ata_transactions
 from ..conf import app_settings
 from ..models import ItemOutcome, OneTimeWallet, WalletState
 from .base import wallet_refs, wallet_tokens
@@ -119,7 +119,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
                 self._keypairs.pop(wallet.pk),
                 0,
                 [
-                    TokenHolding(
+                    TokenFunds(
                         mint=Pubkey.from_string(h.token.mint),
                         token_program=token_program_id(h.token),
                         account=h.address,

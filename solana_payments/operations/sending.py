@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass
 
-from ..chain.client import status_reached
+from ..chain.commitment import status_reached
 from ..chain.keypairs import parse_keypair
 from ..conf import app_settings
 from ..exceptions import (

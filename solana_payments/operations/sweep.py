@@ -16,9 +16,9 @@ from solders.transaction import VersionedTransaction
 
 from ..amounts import format_units
 from ..bulk import update_rows
-from ..chain.client import status_reached
+from ..chain.commitment import status_reached
 from ..chain.transactions import (
-    TokenHolding,
+    TokenFunds,
     WalletFunds,
     build_create_ata_transactions,
     build_sweep_transactions,
@@ -294,7 +294,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                     self._keypairs.pop(wallet.pk),
                     held.lamports,
                     [
-                        TokenHolding(
+                        TokenFunds(
                             mint=Pubkey.from_string(h.token.mint),
                             token_program=token_program_id(h.token),
                             amount=h.amount,

@@ -187,7 +187,7 @@ class PaymentTokenResource(SafeModelResource):
 
     @staticmethod
     def _check_against_chain(checks, parsed):
-        from ..chain.client import ChainClient
+        from ..chain_client import chain_client
 
         wanted = {
             number: mint
@@ -198,7 +198,7 @@ class PaymentTokenResource(SafeModelResource):
         if not mints:
             return
         try:
-            with ChainClient.from_settings() as chain:
+            with chain_client() as chain:
                 infos = dict(zip(mints, chain.get_mints(mints), strict=True))
         except ChainError as exc:
             raise ChainError(

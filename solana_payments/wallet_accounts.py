@@ -2,12 +2,13 @@
 
 from solders.pubkey import Pubkey
 
-from ..conf import app_settings
-from ..exceptions import ChainUnavailable, SendOutcomeUnknown, TransactionAlreadyProcessed, TransactionFailed
-from .accounts import PROGRAM_BY_NAME
-from .client import ChainClient, status_reached
-from .keypairs import parse_keypair
-from .transactions import build_create_ata_transactions
+from .chain.accounts import PROGRAM_BY_NAME
+from .chain.commitment import status_reached
+from .chain.keypairs import parse_keypair
+from .chain.transactions import build_create_ata_transactions
+from .chain_client import chain_client
+from .conf import app_settings
+from .exceptions import ChainUnavailable, SendOutcomeUnknown, TransactionAlreadyProcessed, TransactionFailed
 
 
 class TokenAccountsUnconfirmed(TransactionFailed):
@@ -26,7 +27,7 @@ def create_token_accounts(owner, tokens, *, chain=None):
     if not mints:
         return 0
     own_chain = chain is None
-    chain = chain or ChainClient.from_settings()
+    chain = chain or chain_client()
     try:
         built = build_create_ata_transactions(
             owner,
