@@ -46,14 +46,14 @@ def check_chain(payment):
         return None
     if not first_in_interval(f"chain-check:{payment.pk}", app_settings.STATUS_CHAIN_CHECK_SECONDS):
         return None
-    from .chain.client import ChainClient
+    from .chain_client import chain_client
     from .operations.base import run_operation
 
     # A customer is waiting on this request: a node that keeps failing is given up on sooner than in a
     # background run (the run then fails, is recorded, and the next interval tries again).
     retry = min(app_settings.RPC_MAX_RETRY_SECONDS, CHECK_MAX_RETRY_SECONDS)
     try:
-        chain = ChainClient.from_settings(max_retry_seconds=retry)
+        chain = chain_client(max_retry_seconds=retry)
     except (SolanaPaymentsError, ValueError):  # no usable RPC_URL: the run records why
         chain = None
     try:

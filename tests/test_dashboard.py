@@ -176,7 +176,7 @@ def test_chain_figures_are_cached_and_a_low_balance_warns(admin_client, shop, co
     shop.localnet.reset_counts()
     for _ in range(3):
         response = admin_client.get(DASHBOARD)
-    assert shop.localnet.request_counts == {"getSlot": 1, "getBalance": 1, "getAccountInfo": 1}
+    assert shop.localnet.request_counts == {"getSlot": 1, "getBalance": 1, "getMultipleAccounts": 1}
     chain = response.context["chain"]
     assert chain["ok"] and chain["slot"] is not None and chain["balance"] > 0 and chain["low_balance"]
     assert "The fee payer holds" in response.content.decode()
@@ -212,7 +212,7 @@ def test_an_off_curve_receiver_warns_without_a_chain_read(admin_client, shop, co
     shop.localnet.reset_counts()
     html = admin_client.get(DASHBOARD).content.decode()
     assert f"The receiver {token_account} is off curve" in html
-    assert "getAccountInfo" not in shop.localnet.request_counts
+    assert "getMultipleAccounts" not in shop.localnet.request_counts
 
 
 def test_cluster_and_schedule_health(admin_client, tokens):

@@ -203,7 +203,7 @@ def receiver_warning(client):
         receiver = parse_pubkey(app_settings.RECEIVER_ADDRESS)
         if not receiver.is_on_curve():
             return f"The receiver {receiver} is off curve: no key can sign for what is swept there."
-        account = client.get_account(receiver)
+        (account,) = client.get_accounts([receiver])
     except (SolanaPaymentsError, ValueError) as exc:
         return f"The receiver wallet could not be checked: {exc}"
     if account is None or account.owner == SYSTEM_PROGRAM_ID:
