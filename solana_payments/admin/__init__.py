@@ -1,3 +1,3 @@
 """The app's admin: records, runs, operation actions and the dashboard."""
 
-from . import records, runs  # noqa: F401  (registers the ModelAdmins)
+from . import export_jobs, records, runs  # noqa: F401  (registers the ModelAdmins)

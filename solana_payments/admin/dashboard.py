@@ -39,6 +39,7 @@ from ..models import (
 from ..operations.base import summary_line
 from ..operations.sweep import FLAGGED, SWEEPABLE_STATES
 from .actions import CHANGE_LIST_TEMPLATE, DEFAULT_LIMITS, DESCRIPTIONS, operation_view
+from .export_jobs import recent_exports
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run, can_run_any
 
 logger = logging.getLogger(__name__)
@@ -464,6 +465,7 @@ def dashboard_view(modeladmin, request):
         "status_url": reverse("admin:solana_payments_dashboard_status", current_app=admin_site.name),
         "runs_url": reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name),
         "runs_export_url": runs_export_url(admin_site, request),
+        "exports": recent_exports(admin_site, request),
     }
     return TemplateResponse(request, "admin/solana_payments/dashboard.html", context)
 

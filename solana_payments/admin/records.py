@@ -19,6 +19,7 @@ from .actions import (
 )
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
+from .paging import BigTableAdminMixin
 from .simulate import SimulatePaymentMixin
 
 
@@ -46,7 +47,9 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+class PaymentAdmin(
+    BigTableAdminMixin, SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin
+):
     resource_classes = [PaymentResource]
     actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
     list_display = [
@@ -62,6 +65,7 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
     ]
     list_filter = ["status", "exception", "wallet__state", "paid_token", "created_at"]
     search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
+    exact_search = {"uuid": ["reference"], "address": ["wallet__address"]}
     list_select_related = ["wallet", "paid_token"]
     date_hierarchy = "created_at"
     inlines = [PaymentOptionInline]
@@ -120,12 +124,13 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
 
 
 @admin.register(OneTimeWallet)
-class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+class OneTimeWalletAdmin(BigTableAdminMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [OneTimeWalletResource]
     actions = [sweep_wallets, reclaim_wallets]
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
     list_filter = ["state"]
     search_fields = ["address", "payment__reference", "pending_signature"]
+    exact_search = {"uuid": ["payment__reference"], "address": ["address"]}
     list_select_related = ["payment"]
     # The encrypted secret is not a form field (editable=False) and is listed nowhere here.
     fields = [
