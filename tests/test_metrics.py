@@ -5,7 +5,6 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -138,7 +137,7 @@ def test_query_count_is_fixed_and_figures_are_cached(client, tokens, configure):
     cache.clear()
     payments, _ = make_payments(40, tokens)
     Payment.objects.filter(pk__in=[p.pk for p in payments[:20]]).update(status="confirmed")
-    for i in range(5):
+    for _ in range(5):
         run = OperationRun.objects.create(
             kind="sweep", trigger="schedule", status="succeeded", finished_at=timezone.now()
         )
