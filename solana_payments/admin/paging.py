@@ -7,7 +7,8 @@ PostgreSQL each count reads every row it counts.
 - :class:`CappedCountPaginator` counts at most ``COUNT_CAP`` rows of a list (one bounded query). A list
   longer than that shows an estimate instead: ``pg_class.reltuples`` for an unfiltered list, the planner's
   row estimate for a filtered one, on PostgreSQL; on other databases, the exact count.
-- :class:`BigTableAdminMixin` uses it, turns off the full-table count (``show_full_result_count``) and
+- :class:`BigTableAdminMixin` uses it, turns off the full-table count (``show_full_result_count``), shows
+  pages of 50 rows (rendering a row of the admin costs more than reading it), and
   answers a search that *is* a reference, an address or a signature with an exact lookup that uses an
   index, before falling back to the admin's usual ``icontains`` search for any other text.
 """
@@ -100,6 +101,7 @@ class BigTableAdminMixin:
 
     paginator = CappedCountPaginator
     show_full_result_count = False
+    list_per_page = 50
     exact_search = {}
 
     def exact_search_filter(self, term):

@@ -45,7 +45,7 @@ class ItemDisplayMixin:
         return token_amount(item.amount, item.token)
 
 
-INLINE_ITEMS = 100  # a run's page lists its first items; the items changelist has all of them
+INLINE_ITEMS = 50  # a run's page lists its first items; the items changelist has all of them
 
 
 class FirstItemsFormSet(BaseInlineFormSet):
