@@ -76,6 +76,10 @@ class WalletState(models.TextChoices):
     )
 
 
+# Rent the fee payer put into a wallet's token accounts and has not got back (lamports; most often 0).
+RENT_OWED = models.F("rent_paid") - models.F("rent_reclaimed")
+
+
 class OneTimeWallet(models.Model):
     """A keypair made for one payment. The secret is stored encrypted and never shown."""
 
@@ -113,6 +117,8 @@ class OneTimeWallet(models.Model):
             models.Index(fields=["created_at", "id"], name="sp_wallet_created_id"),
             models.Index(fields=["state", "created_at", "id"], name="sp_wallet_state_created"),
             models.Index(fields=["state", "last_checked_at"], name="sp_wallet_state_checked"),
+            # The dashboard's rent figures read only the wallets that owe rent (an expression index).
+            models.Index(RENT_OWED, name="sp_wallet_rent_owed"),
         ]
         permissions = [("export_onetimewallet", "Can export one-time wallets (never their secrets)")]
 
