@@ -19,6 +19,10 @@ pytestmark = pytest.mark.postgres
 
 PAYMENTS = 100_000
 ITEMS = 150_000
+# Open checkouts are the last quarter hour's: one payment in a thousand is already a busy shop. (With one in
+# a hundred, 1,000 of 100,000, the planner joins the wallets by hashing the whole table; at a million rows
+# it reads them by index again: see the scale benchmark.)
+OPEN_SHARE = "0.001"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +44,8 @@ def plans(tmp_path_factory):
                 str(PAYMENTS),
                 "--items",
                 str(ITEMS),
+                "--open-share",
+                OPEN_SHARE,
                 "--database",
                 name,
                 "--reuse",

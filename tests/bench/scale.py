@@ -355,6 +355,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=4_000_000)
+    parser.add_argument(
+        "--open-share",
+        type=float,
+        default=0.01,
+        help="share of the newest payments that are open checkouts (default 0.01)",
+    )
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--reuse", action="store_true", help="keep the database when it is already seeded")
     parser.add_argument(
@@ -392,7 +398,12 @@ def main(argv=None):
             print(f"seeding {args.payments:,} payments and {args.items:,} run items with COPY...", flush=True)
             started = time.perf_counter()
             timings = seed_scale.seed(
-                args.payments, args.items, receiver=str(bench.receiver), tokens=tokens, out=print
+                args.payments,
+                args.items,
+                receiver=str(bench.receiver),
+                tokens=tokens,
+                open_share=args.open_share,
+                out=print,
             )
             result["seed_seconds"] = round(time.perf_counter() - started, 1)
             result["seed_tables"] = {

@@ -50,9 +50,12 @@ def signature_of(i):
     return str(Signature(hashlib.sha512(b"signature%d" % i).digest()))
 
 
-def payment_plan(i, payments):
+OPEN_SHARE = 0.01  # the newest payments that are checkouts in progress
+
+
+def payment_plan(i, payments, open_share=OPEN_SHARE):
     """``(status, exception, wallet state)`` of background payment ``i`` (1-based)."""
-    if i > payments - payments // 100:  # the newest 1%: checkouts in progress
+    if i > payments - int(payments * open_share):  # the newest: checkouts in progress
         return "initiated", "", "created"
     r = i % 100
     if r < 68:
@@ -75,7 +78,7 @@ def copy_rows(table, columns, rows):
                 copy.write_row(row)
 
 
-def seed(payments, items, *, receiver, tokens, out=None):
+def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
     """Write the background shop; returns seconds per table. ``tokens`` maps symbol to PaymentToken."""
     import time
 
@@ -91,7 +94,7 @@ def seed(payments, items, *, receiver, tokens, out=None):
 
     def wallets():
         for i in range(1, payments + 1):
-            status, _, state = payment_plan(i, payments)
+            status, _, state = payment_plan(i, payments, open_share)
             at = created(i)
             checked = now if status == "initiated" else at + datetime.timedelta(minutes=5)
             rent = 2_039_280 if i % 2 else 0
@@ -116,7 +119,7 @@ def seed(payments, items, *, receiver, tokens, out=None):
 
     def payment_rows():
         for i in range(1, payments + 1):
-            status, exception, _ = payment_plan(i, payments)
+            status, exception, _ = payment_plan(i, payments, open_share)
             at = created(i)
             paid = status != "initiated" and (status != "expired" or exception)
             token = (sol if i % 3 else usdc) if paid else None
