@@ -186,7 +186,7 @@ def measure_pages(client, samples, *, timed, repeat=3):
                 response = client.get(url)
                 times.append((time.perf_counter() - started) * 1000)
             counts.append(len(queries))
-        bad = [] if name == "dashboard" else explain_captured(queries.captured_queries)
+        bad = explain_captured(queries.captured_queries)
         row = {"page": name, "url": url, "queries": max(counts), "ms": round(statistics.median(times), 1)}
         row["seq_scans"] = sorted({t for _, tables in bad for t in tables})
         missed = []

@@ -4,9 +4,9 @@
 
 - ``payments`` one-time wallets and their payments, created over three years, in the states such a shop
   has: most settled and swept (``sent_funds``), some swept after being flagged (paid late, under- or
-  overpaid), many expired with their wallet closed, and a few checkouts still open (deadline ahead, checked
-  a moment ago). None of them is eligible for expire, sweep or reclaim, and the open ones come after any
-  unchecked payment in recheck's order, so a scenario's eligible records are exactly the ones it adds;
+  overpaid), many expired with their wallet closed, and a few checkouts still open (deadline six hours
+  ahead, checked a moment ago). None of them is eligible for expire, sweep or reclaim, and the open ones
+  come after any unchecked payment in recheck's order, so a scenario's eligible records are exactly the ones it adds;
 - two options per payment (SOL and USDC);
 - ``items`` run items spread over about ``items / 40`` finished runs of every kind, one of which has
   ``BIG_RUN_ITEMS`` items (the run page of the benchmark), a quarter with a signature.
@@ -86,6 +86,8 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
     start = now - datetime.timedelta(days=365 * YEARS)
     step = (now - start - datetime.timedelta(hours=1)) / payments
     sol, usdc = tokens["SOL"].pk, tokens["USDC"].pk
+    # Open checkouts keep their deadline ahead for the whole benchmark, so expire never takes them.
+    open_until = now + datetime.timedelta(hours=6)
     rng = random.Random(15)
     timings = {}
 
@@ -129,8 +131,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 reference_of(i),
                 status,
                 exception,
-                at
-                + (datetime.timedelta(days=2) if status == "initiated" else datetime.timedelta(minutes=15)),
+                open_until if status == "initiated" else at + datetime.timedelta(minutes=15),
                 i,
                 token,
                 amount,
