@@ -149,3 +149,11 @@ def test_query_count_is_fixed_and_figures_are_cached(client, tokens, configure):
         samples = scrape(client)
     assert len(cached) < len(few)
     assert value(samples, "payments", status="initiated", exception="none") == 22
+
+
+@pytest.mark.parametrize("setting", [{"METRICS_TOKEN": "short"}, {"METRICS_CACHE_SECONDS": -1}])
+def test_bad_metrics_settings_are_system_check_errors(configure, setting):
+    from solana_payments.checks import check_settings
+
+    configure(**setting)
+    assert {"solana_payments.E023", "solana_payments.E020"} & {error.id for error in check_settings()}

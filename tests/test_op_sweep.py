@@ -90,7 +90,6 @@ def test_dry_run_previews_exactly_what_the_real_run_does(shop):
     assert set(OneTimeWallet.objects.values_list("state", flat=True)) == {WalletState.RECEIVED_FUNDS}
     real = run_operation("sweep", trigger="command")
     fields = ("wallet_id", "token_id", "amount", "fee", "rent")
-
     def rows(run):
         return sorted(run.items.values_list(*fields), key=lambda row: [(v is None, v or 0) for v in row])
 

@@ -98,3 +98,11 @@ def test_a_maintenance_run_prunes_old_items_and_records_it(shop, configure):
     run.refresh_from_db()
     assert run.counts["retention"] == {"items_pruned": 5, "exports_deleted": 0}
     assert not old.items.exists() and OperationRun.objects.get(pk=old.pk).done == 5
+
+
+@pytest.mark.parametrize("days", [0, -3, 1.5, "30", True])
+def test_a_bad_retention_setting_is_a_system_check_error(configure, days):
+    from solana_payments.checks import check_settings
+
+    configure(RUN_ITEMS_RETENTION_DAYS=days)
+    assert "solana_payments.E021" in [error.id for error in check_settings()]
