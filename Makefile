@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-reset test lint bench
+.PHONY: demo demo-reset test lint bench bench-scale
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,3 +28,10 @@ lint: $(STAMP)
 BENCH_SIZES ?= 1000,10000
 bench: $(STAMP)
 	$(PY) -m tests.bench.run --sizes $(BENCH_SIZES)
+
+# The scale benchmark on PostgreSQL (127.0.0.1:5432): a million payments, four million run items, in a
+# database of its own. Not part of `make test`. SCALE_ARGS=--reuse keeps an already seeded database.
+SCALE_PAYMENTS ?= 1000000
+SCALE_ITEMS ?= 4000000
+bench-scale: $(STAMP)
+	$(PY) -m tests.bench.scale --payments $(SCALE_PAYMENTS) --items $(SCALE_ITEMS) $(SCALE_ARGS)

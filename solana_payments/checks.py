@@ -29,6 +29,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_watch()
     errors += _check_held_funds()
     errors += _check_unknown_names()
+    errors += _check_big_tables()
     return errors
 
 
@@ -281,3 +282,55 @@ def _check_unknown_names():
         )
         for name in unknown
     ]
+
+
+def _whole_number(value, minimum):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _check_big_tables():
+    """Exports, retention and metrics (E020-E023)."""
+    import os
+
+    from django.conf import settings
+
+    errors = []
+    for name, minimum in (
+        ("EXPORT_BACKGROUND_THRESHOLD", 1),
+        ("EXPORT_FILE_SECONDS", 1),
+        ("RETENTION_BATCH_SIZE", 1),
+        ("METRICS_CACHE_SECONDS", 0),
+    ):
+        value = getattr(app_settings, name)
+        if not _whole_number(value, minimum):
+            errors.append(
+                _error(f"{name} must be a whole number of {minimum} or more, not {value!r}.", None, "E020")
+            )
+    days = app_settings.RUN_ITEMS_RETENTION_DAYS
+    if days is not None and not _whole_number(days, 1):
+        errors.append(
+            _error(
+                f"RUN_ITEMS_RETENTION_DAYS must be a whole number of days (1 or more) or None, not {days!r}.",
+                "None keeps run items forever.",
+                "E021",
+            )
+        )
+    directory = app_settings.EXPORT_DIRECTORY
+    if directory is not None:
+        real = os.path.realpath(str(directory))
+        for public in ("MEDIA_ROOT", "STATIC_ROOT"):
+            root = getattr(settings, public, None)
+            if root and (real + os.sep).startswith(os.path.realpath(str(root)) + os.sep):
+                errors.append(
+                    _error(
+                        f"EXPORT_DIRECTORY {directory!r} is inside {public}: exported files would be public.",
+                        "Use a directory the web server does not serve.",
+                        "E022",
+                    )
+                )
+    token = app_settings.METRICS_TOKEN
+    if token is not None and (not isinstance(token, str) or len(token) < 16):
+        errors.append(
+            _error("METRICS_TOKEN must be a string of 16 characters or more, or None.", None, "E023")
+        )
+    return errors

@@ -52,6 +52,15 @@ DEFAULTS = {
     "WEBHOOK_TIMEOUT": 10.0,  # seconds per delivery attempt
     "WEBHOOK_RETRY_SECONDS": 24 * 3600,  # how long a failing delivery is retried
     "WEBHOOK_BACKOFF_SECONDS": 30,  # the first retry's delay; it doubles each time, up to an hour
+    # Big tables
+    "EXPORT_BACKGROUND_THRESHOLD": 10_000,  # rows above which an admin export runs on django-q2
+    "EXPORT_DIRECTORY": None,  # private directory of background exports (None: <tempdir>/solana_payments_exports)
+    "EXPORT_FILE_SECONDS": 24 * 3600,  # a background export's file is deleted after this long
+    "RUN_ITEMS_RETENTION_DAYS": None,  # run items older than this are pruned by maintenance (None: kept)
+    "RETENTION_BATCH_SIZE": 5_000,  # items deleted per statement when pruning
+    # Monitoring
+    "METRICS_TOKEN": None,  # bearer token of the Prometheus endpoint (None: staff login only)
+    "METRICS_CACHE_SECONDS": 30,  # the database figures of the endpoint are computed at most this often
 }
 
 COMMITMENTS = ("processed", "confirmed", "finalized")

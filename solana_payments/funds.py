@@ -45,25 +45,49 @@ def category_filter(category, prefix=""):
     }[category]
 
 
-def funds_on_chain():
-    """``{category: {"wallets": n, "amounts": ["1.5 SOL", "25 USDC"]}}`` from the last reads."""
+def funds_totals():
+    """``{category: (wallets, {asset key: base units})}`` from the last chain reads, one query a category."""
     totals = {}
-    figures = {}
     for name in CATEGORIES:
         balances = OneTimeWallet.objects.filter(category_filter(name)).values_list("balances", flat=True)
-        total = Counter()
-        count = 0
+        total, count = Counter(), 0
         for balance in balances.iterator(chunk_size=2000):
             count += 1
             total.update({asset: int(amount) for asset, amount in (balance or {}).items()})
-        totals[name] = total
-        figures[name] = {"wallets": count}
-    assets = {asset for total in totals.values() for asset in total} - {NATIVE}
-    tokens = {t.mint: t for t in PaymentToken.objects.filter(mint__in=assets)} if assets else {}
-    for name, total in totals.items():
+        totals[name] = (count, total)
+    return totals
+
+
+def tokens_of(totals):
+    assets = {asset for _, total in totals.values() for asset in total} - {NATIVE}
+    return {t.mint: t for t in PaymentToken.objects.filter(mint__in=assets)} if assets else {}
+
+
+def funds_on_chain():
+    """``{category: {"wallets": n, "amounts": ["1.5 SOL", "25 USDC"]}}`` for the dashboard."""
+    totals = funds_totals()
+    tokens = tokens_of(totals)
+    figures = {}
+    for name, (count, total) in totals.items():
         labels = [asset_label(a, n, tokens) for a, n in total.items()]
-        figures[name]["amounts"] = sorted(labels, key=lambda label: label.split(" ", 1)[1])
+        figures[name] = {
+            "wallets": count,
+            "amounts": sorted(labels, key=lambda label: label.split(" ", 1)[1]),
+        }
     return figures
+
+
+def funds_by_symbol():
+    """``{category: {symbol: base units}}`` for the metrics (an unknown mint is named by its address)."""
+    totals = funds_totals()
+    tokens = tokens_of(totals)
+    return {
+        name: {
+            "SOL" if asset == NATIVE else getattr(tokens.get(asset), "symbol", asset): amount
+            for asset, amount in total.items()
+        }
+        for name, (_, total) in totals.items()
+    }
 
 
 def asset_label(asset, amount, tokens):

@@ -99,7 +99,10 @@ def run_scheduled(kind):
 
 
 def run_maintenance(run):
-    """expire -> sweep -> reclaim, each a child run of ``run``; the parent sums them up."""
+    """expire -> sweep -> reclaim, each a child run of ``run``; the parent sums them up.
+
+    Then housekeeping: run items past ``RUN_ITEMS_RETENTION_DAYS`` and expired export files are deleted.
+    """
     arguments = _arguments(run.parameters)
     clean_run_parameters(limit=arguments.get("limit"), sleep=arguments.get("sleep"))  # before any child
     run.started_at = run.started_at or timezone.now()
@@ -129,6 +132,7 @@ def run_maintenance(run):
     else:
         run.status = RunStatus.SUCCEEDED
     run.counts = {c.kind: c.counts for c in children}
+    run.counts["retention"] = housekeeping()
     rpc = {}
     for child in children:
         for method, count in child.rpc_calls.items():
@@ -139,6 +143,21 @@ def run_maintenance(run):
     # Not a full save: the task id the enqueuing process writes may not be in this copy of the run.
     run.save(update_fields=["status", "error", "counts", "rpc_calls", "fees_paid", "finished_at"])
     return run
+
+
+def housekeeping():
+    """The last maintenance step: prune old run items and expired export files (never fails the run)."""
+    from .exporting import delete_expired_exports
+    from .retention import prune_run_items
+
+    done = {}
+    for name, step in (("items_pruned", prune_run_items), ("exports_deleted", delete_expired_exports)):
+        try:
+            done[name] = step()
+        except Exception:
+            logger.exception("maintenance: %s failed", name)
+            done[name] = "failed"
+    return done
 
 
 def _arguments(parameters):

@@ -101,6 +101,10 @@ class WalletQuerySet(models.QuerySet):
         return self.filter(state=WalletState.PAYMENT_EXPIRED)
 
 
+# Rent the fee payer put into a wallet's token accounts and has not got back (lamports; most often 0).
+RENT_OWED = models.F("rent_paid") - models.F("rent_reclaimed")
+
+
 class OneTimeWallet(models.Model):
     """A keypair made for one payment. The secret is stored encrypted and never shown."""
 
@@ -156,11 +160,15 @@ class OneTimeWallet(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["state"], name="sp_wallet_state"),
+            # The changelist's default order, and its state filter (the selections use it too).
+            models.Index(fields=["created_at", "id"], name="sp_wallet_created_id"),
+            models.Index(fields=["state", "created_at", "id"], name="sp_wallet_state_created"),
             models.Index(fields=["state", "last_checked_at"], name="sp_wallet_state_checked"),
             models.Index(
                 fields=["state"], name="sp_wallet_holds_funds", condition=models.Q(holds_funds=True)
             ),
+            # The dashboard's rent figures read only the wallets that owe rent (an expression index).
+            models.Index(RENT_OWED, name="sp_wallet_rent_owed"),
         ]
         permissions = [("export_onetimewallet", "Can export one-time wallets (never their secrets)")]
 
@@ -220,7 +228,10 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="sp_payment_status_expires"),
-            models.Index(fields=["created_at"], name="sp_payment_created"),
+            # The changelist's default order, and its status and exception filters in that order.
+            models.Index(fields=["created_at", "id"], name="sp_payment_created_id"),
+            models.Index(fields=["status", "created_at", "id"], name="sp_payment_status_created"),
+            models.Index(fields=["exception", "created_at", "id"], name="sp_payment_exception_created"),
         ]
         permissions = [("export_payment", "Can export payments")]
 
@@ -312,7 +323,8 @@ class OperationRun(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["kind", "-created_at"], name="sp_run_kind_created"),
-            models.Index(fields=["status"], name="sp_run_status"),
+            models.Index(fields=["created_at", "id"], name="sp_run_created_id"),
+            models.Index(fields=["status", "created_at", "id"], name="sp_run_status_created"),
         ]
         permissions = [
             *(
@@ -365,7 +377,14 @@ class OperationItem(models.Model):
 
     class Meta:
         ordering = ["run_id", "id"]
-        indexes = [models.Index(fields=["run", "outcome"], name="sp_item_run_outcome")]
+        indexes = [
+            models.Index(fields=["run", "outcome"], name="sp_item_run_outcome"),
+            # The changelist's default order (a run's items in order), its outcome filter, and the
+            # exact search by signature (most items have none).
+            models.Index(fields=["run", "id"], name="sp_item_run_id"),
+            models.Index(fields=["outcome", "run", "id"], name="sp_item_outcome_run"),
+            models.Index(fields=["signature"], name="sp_item_signature", condition=~models.Q(signature="")),
+        ]
         permissions = [("export_operationitem", "Can export operation items")]
 
     def __str__(self):
@@ -378,6 +397,58 @@ class Dashboard(OperationRun):
     class Meta:
         proxy = True
         verbose_name = verbose_name_plural = _("operations dashboard")
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+
+
+class ExportJob(models.Model):
+    """An export too big to build in a request: written to a private file by a django-q2 worker.
+
+    The file lies in ``EXPORT_DIRECTORY`` (never a public media or static directory), is downloaded from
+    the admin by users who may export that model, and is deleted after ``EXPORT_FILE_SECONDS``.
+    """
+
+    model_name = models.CharField(max_length=64, help_text=_("The exported model, e.g. payment."))
+    resource = models.CharField(max_length=200, help_text=_("Dotted path of the export's resource."))
+    file_format = models.CharField(max_length=8)
+    fields = models.JSONField(default=list, blank=True, help_text=_("Columns chosen; empty for all."))
+    query = models.BinaryField(editable=False, help_text=_("The changelist's query (filters, search)."))
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    total = models.PositiveBigIntegerField(default=0)
+    done = models.PositiveBigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    size = models.PositiveBigIntegerField(default=0, help_text=_("Bytes written."))
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at", "id"], name="sp_export_created_id")]
+
+    def __str__(self):
+        return f"export #{self.pk} ({self.model_name}, {self.file_format})"
+
+    @property
+    def progress_percent(self):
+        if not self.total:
+            return 100 if self.status == ExportStatus.SUCCEEDED else 0
+        return min(100, round(100 * self.done / self.total))
+
+    @property
+    def is_expired(self):
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
 # The webhook models are the app's models too: importing them here registers them with the app.

@@ -3,16 +3,19 @@
 - ``<reference>/``: the checkout page;
 - ``<reference>/status/``: the status endpoint (JSON) the page polls;
 - ``""`` (POST): the create endpoint, off unless ``CREATE_PAYMENT_PERMISSION`` is set.
+- ``metrics/``: the Prometheus endpoint (a bearer token, ``METRICS_TOKEN``, or a staff login).
 """
 
 from django.urls import path
 
 from . import views
+from .metrics import metrics_view
 
 app_name = "solana_payments"
 
 urlpatterns = [
     path("", views.create, name="create"),
+    path("metrics/", metrics_view, name="metrics"),
     path("<uuid:reference>/", views.checkout, name="checkout"),
     path("<uuid:reference>/status/", views.payment_status, name="status"),
 ]

@@ -92,7 +92,7 @@ def test_maintenance_runs_expire_sweep_reclaim_as_child_runs(shop):
     assert jobs.execute(run.pk) == RunStatus.SUCCEEDED
     run.refresh_from_db()
     assert [c.kind for c in run.children.order_by("pk")] == ["expire", "sweep", "reclaim"]
-    assert set(run.counts) == {"expire", "sweep", "reclaim"}
+    assert set(run.counts) == {"expire", "sweep", "reclaim", "retention"}
     assert (run.done, run.total) == (3, 3)
 
 

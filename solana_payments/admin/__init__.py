@@ -7,9 +7,10 @@ confirmation page and starting a run), ``actions``, ``mixins``, and the dashboar
 
 from django.contrib import admin
 
-from ..models import Dashboard, OneTimeWallet, OperationItem, OperationRun, Payment, PaymentToken
+from ..models import Dashboard, ExportJob, OneTimeWallet, OperationItem, OperationRun, Payment, PaymentToken
 from ..webhooks.models import WebhookDelivery, WebhookEndpoint
 from .dashboard import DashboardAdmin
+from .export_jobs import ExportJobAdmin
 from .records import OneTimeWalletAdmin, PaymentAdmin, PaymentTokenAdmin
 from .runs import OperationItemAdmin, OperationRunAdmin
 from .webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
@@ -22,3 +23,4 @@ admin.site.register(OperationItem, OperationItemAdmin)
 admin.site.register(Dashboard, DashboardAdmin)
 admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
 admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
+admin.site.register(ExportJob, ExportJobAdmin)

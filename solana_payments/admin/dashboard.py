@@ -20,6 +20,7 @@ from ..models import (
 from ..operations import get_operation_class
 from ..operations.base import summary_line
 from .chart import payments_chart
+from .export_jobs import recent_exports
 from .figures import can_see_dashboard, eligible_now, last_runs, recent_runs, run_status
 from .health import chain_health, cluster_health, cluster_warning, schedule_health
 from .permissions import OPERATION_KINDS, can_run
@@ -71,6 +72,7 @@ def dashboard_view(modeladmin, request):
         "status_url": reverse("admin:solana_payments_dashboard_status", current_app=admin_site.name),
         "runs_url": reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name),
         "runs_export_url": runs_export_url(admin_site, request),
+        "exports": recent_exports(admin_site, request),
     }
     return TemplateResponse(request, "admin/solana_payments/dashboard.html", context)
 

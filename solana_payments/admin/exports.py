@@ -25,6 +25,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 from import_export.forms import ImportForm
 
 from ..resources import SafeModelResource
+from .export_jobs import BackgroundExportMixin
 
 FORMATS = (CSV, XLSX, JSON)
 
@@ -34,8 +35,10 @@ def permission_name(opts, action):
     return f"{opts.app_label}.{get_permission_codename(action, opts)}"
 
 
-class ExportAdminMixin(ExportActionMixin):
+class ExportAdminMixin(BackgroundExportMixin, ExportActionMixin):
     """Export (CSV, XLSX, JSON) from the changelist button and the "Export selected" action.
+
+    More rows than ``EXPORT_BACKGROUND_THRESHOLD``: a background job writes the file (``export_jobs.py``).
 
     Put it before ``admin.ModelAdmin`` and set ``resource_classes`` to resources of
     :mod:`solana_payments.resources`; anything else is refused.

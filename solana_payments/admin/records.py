@@ -19,6 +19,7 @@ from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
 from .mixins import DashboardLinkMixin, OperationActionsMixin
+from .paging import BigTableAdminMixin
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 
@@ -50,7 +51,9 @@ class PaymentOptionInline(admin.TabularInline):
         return token_amount(option.amount, option.token)
 
 
-class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+class PaymentAdmin(
+    BigTableAdminMixin, SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin
+):
     resource_classes = [PaymentResource]
     actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
     list_display = [
@@ -73,8 +76,9 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
         "created_at",
     ]
     search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
+    exact_search = {"uuid": ["reference"], "address": ["wallet__address"]}
     list_select_related = ["wallet", "paid_token"]
-    date_hierarchy = "created_at"
+    # No date_hierarchy: its list of years is a DISTINCT over every payment. The created_at filter stays.
     inlines = [PaymentOptionInline]
     readonly_fields = [
         "reference",
@@ -130,12 +134,13 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
         return payment.wallet.get_state_display()
 
 
-class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+class OneTimeWalletAdmin(BigTableAdminMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [OneTimeWalletResource]
     actions = [sweep_wallets, reclaim_wallets]
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
     list_filter = ["state", FundsOnChainFilter]
     search_fields = ["address", "payment__reference", "pending_signature"]
+    exact_search = {"uuid": ["payment__reference"], "address": ["address"]}
     list_select_related = ["payment"]
     # The encrypted secret is not a form field (editable=False) and is listed nowhere here.
     fields = [

@@ -1,6 +1,8 @@
 """Read-only admins for the audit trail: operation runs and their items."""
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 from django.utils.html import format_html
 
 from ..conf import app_settings
@@ -10,6 +12,7 @@ from .actions import cancel_runs, retry_runs
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin
 from .mixins import DashboardLinkMixin, OperationPagesMixin, ReadOnlyAdminMixin
+from .paging import BigTableAdminMixin
 
 
 def explorer_link(signature):
@@ -31,8 +34,22 @@ class ItemDisplayMixin:
         return token_amount(item.amount, item.token)
 
 
+INLINE_ITEMS = 50  # a run's page lists its first items; the items changelist has all of them
+
+
+class FirstItemsFormSet(BaseInlineFormSet):
+    """The run's first ``INLINE_ITEMS`` items: a run of a million records still has a page that loads."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_first_items"):
+            self._first_items = super().get_queryset()[:INLINE_ITEMS]
+        return self._first_items
+
+
 class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OperationItem
+    formset = FirstItemsFormSet
+    verbose_name_plural = f"items (the first {INLINE_ITEMS}; every item is in the items list)"
     fields = ["outcome", "payment", "wallet", "reason", "signature_link", "amount_display", "fee", "rent"]
     readonly_fields = fields
     extra = 0
@@ -42,7 +59,9 @@ class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
         return super().get_queryset(request).select_related("payment", "wallet", "token")
 
 
-class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+class OperationRunAdmin(
+    BigTableAdminMixin, OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin
+):
     resource_classes = [OperationRunResource]
     actions = [retry_runs, cancel_runs]
     list_display = ["__str__", "status", "trigger", "requested_by", "progress", "fees_paid", "created_at"]
@@ -57,6 +76,7 @@ class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixi
         "parent",
         "parameters",
         "progress",
+        "items_link",
         "counts",
         "rpc_calls",
         "fees_paid",
@@ -69,6 +89,11 @@ class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixi
     ]
     readonly_fields = fields
 
+    @admin.display(description="items")
+    def items_link(self, run):
+        url = reverse("admin:solana_payments_operationitem_changelist", current_app=self.admin_site.name)
+        return format_html('<a href="{}?run__id__exact={}">every item of this run</a>', url, run.pk)
+
     @admin.display(description="progress")
     def progress(self, run):
         return format_html(
@@ -77,7 +102,12 @@ class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixi
 
 
 class OperationItemAdmin(
-    ItemDisplayMixin, ReadOnlyAdminMixin, ExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin
+    BigTableAdminMixin,
+    ItemDisplayMixin,
+    ReadOnlyAdminMixin,
+    ExportAdminMixin,
+    DashboardLinkMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [OperationItemResource]
     list_display = [
@@ -93,4 +123,9 @@ class OperationItemAdmin(
     ]
     list_filter = ["outcome", "run__kind"]
     search_fields = ["signature", "wallet__address", "payment__reference", "reason"]
+    exact_search = {
+        "uuid": ["payment__reference"],
+        "address": ["wallet__address"],
+        "signature": ["signature"],
+    }
     list_select_related = ["run", "payment", "wallet", "token"]

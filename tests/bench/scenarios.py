@@ -222,7 +222,7 @@ class Bench:
         tracemalloc.stop()
         if name == "export":
             return self.export_row(size, exported, len(queries), seconds, peak)
-        run = OperationRun.objects.get(kind=kind)
+        run = OperationRun.objects.filter(kind=kind).latest("pk")  # the one the command just made
         counts = dict(self.localnet.request_counts)
         items = OperationItem.objects.filter(run=run)
         row = {
