@@ -1,6 +1,6 @@
 """A Prometheus endpoint: the figures an operator alerts on (fee payer running dry, sweeps failing...).
 
-Include ``solana_payments.urls`` (``path("solana-payments/", include("solana_payments.urls"))``) and scrape
+Include ``solana_payments.urls`` (``path("pay/", include("solana_payments.urls"))``, with the checkout pages) and scrape
 ``metrics/``. The endpoint answers a request bearing ``Authorization: Bearer <METRICS_TOKEN>`` or a
 logged-in staff user; anyone else gets 403 (401 without credentials).
 

@@ -15,7 +15,7 @@ from .factories import make_payments
 pytestmark = pytest.mark.django_db
 
 TOKEN = "a-long-metrics-token-0123456789"
-URL = "/solana-payments/metrics/"
+URL = "/pay/metrics/"  # the demo project includes the app's URLs under pay/
 
 
 @pytest.fixture(autouse=True)
