@@ -167,6 +167,7 @@ class OneTimeWallet(models.Model):
             models.Index(
                 fields=["state"], name="sp_wallet_holds_funds", condition=models.Q(holds_funds=True)
             ),
+            models.Index(fields=["last_activity_at"], name="sp_wallet_last_activity"),  # the watch
             # The dashboard's rent figures read only the wallets that owe rent (an expression index).
             models.Index(RENT_OWED, name="sp_wallet_rent_owed"),
         ]

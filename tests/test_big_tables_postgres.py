@@ -72,7 +72,13 @@ def test_the_tables_were_seeded(plans):
 
 def test_each_selection_uses_an_index(plans):
     result, _ = plans
-    assert {row["selection"] for row in result["selections"]} == {"recheck", "expire", "sweep", "reclaim"}
+    assert {row["selection"] for row in result["selections"]} == {
+        "recheck",
+        "expire",
+        "sweep",
+        "reclaim",
+        "watch",
+    }
     for row in result["selections"]:
         assert row["seq_scans"] == [], row
 

@@ -113,10 +113,21 @@ def selections():
     for kind, order in orders.items():
         operation_class = get_operation_class(kind)
         operation = operation_class.__new__(operation_class)
-        operation.options = {}
+        operation.options, operation.ids = {}, None
         queryset = operation.eligible().order_by(*order)
         limit = operation_class.default_limit
         result[kind] = queryset[:limit] if limit else queryset
+    # recheck's watch over quiet wallets: those active within WATCH_WINDOW, least recently checked first
+    import datetime
+
+    from django.utils import timezone
+
+    from solana_payments.conf import app_settings
+    from solana_payments.models import Payment
+
+    since = timezone.now() - datetime.timedelta(seconds=app_settings.WATCH_WINDOW)
+    watched = Payment.objects.watched(since).order_by(*orders["recheck"])
+    result["watch"] = watched[: app_settings.WATCH_BATCH_SIZE]
     return result
 
 

@@ -117,6 +117,10 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 checked,
                 at,
                 checked,
+                "{}",  # balances: the last chain read saw nothing
+                False,
+                "{}",  # swept
+                checked,  # last activity: the watch re-reads quiet wallets for WATCH_WINDOW after it
             )
 
     def payment_rows():
@@ -222,6 +226,10 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
             "last_checked_at",
             "created_at",
             "updated_at",
+            "balances",
+            "holds_funds",
+            "swept",
+            "last_activity_at",
         ],
         "payment": [
             "id",
