@@ -8,7 +8,11 @@
 See `server.py` for the control endpoints and `Faults` for the fault settings.
 """
 
-from .ledger import LAMPORTS_PER_SOL, Ledger, LedgerError
+from .ledger import Ledger
+from .records import (
+    LAMPORTS_PER_SOL,
+    LedgerError,
+)
 from .server import FAULT_NAMES, Faults, Localnet, parse_faults, start_localnet
 
 __all__ = [

@@ -13,7 +13,11 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING, Any
 
-from .ledger import BLOCK_HEIGHT_LAG, CONFIRMED, TxRecord
+from .records import (
+    BLOCK_HEIGHT_LAG,
+    CONFIRMED,
+    TxRecord,
+)
 from .rpc import (
     BLOCK_NOT_AVAILABLE,
     ErrorResponse,

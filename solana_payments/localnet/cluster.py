@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from solders.pubkey import Pubkey
 
 from .encoding import ADDRESS_LOOKUP_TABLE_PROGRAM, SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
-from .ledger import LAMPORTS_PER_SOL, seeded_keypair
+from .records import (
+    LAMPORTS_PER_SOL,
+    seeded_keypair,
+)
 from .rpc import API_VERSION, FEATURE_SET, _commitment, _config, _param, _pubkey, invalid_params
 
 if TYPE_CHECKING:

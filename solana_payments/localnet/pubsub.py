@@ -25,7 +25,13 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from .encoding import SYSTEM_PROGRAM
-from .ledger import COMMITMENT_LEVELS, FINALIZED, PROCESSED, Ledger, TxRecord
+from .ledger import Ledger
+from .records import (
+    COMMITMENT_LEVELS,
+    FINALIZED,
+    PROCESSED,
+    TxRecord,
+)
 from .rpc import (
     INVALID_PARAMS,
     INVALID_REQUEST,

@@ -60,11 +60,11 @@ from .encoding import (
     b58encode,
     decode_token_account,
     error_text,
-    parsed_account_keys,
-    ui_instruction,
     ui_token_amount_json,
 )
-from .ledger import (
+from .instructions import parsed_account_keys, ui_instruction
+from .ledger import Ledger
+from .records import (
     BLOCK_HEIGHT_LAG,
     COMMITMENT_LEVELS,
     CONFIRMED,
@@ -72,7 +72,6 @@ from .ledger import (
     MAX_TRANSACTION_SIZE,
     PROCESSED,
     STATUS_CACHE_SLOTS,
-    Ledger,
     LedgerError,
     TokenBalance,
     TransactionRejected,

@@ -31,9 +31,12 @@ from urllib.parse import urlsplit
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from .ledger import Ledger, LedgerError
+from .ledger import Ledger
 from .methods import node_handlers
 from .pubsub import PubSubServer
+from .records import (
+    LedgerError,
+)
 from .rpc import INTERNAL_ERROR, INVALID_REQUEST, NODE_UNHEALTHY, PARSE_ERROR, ErrorResponse
 
 logger = logging.getLogger(__name__)
