@@ -530,3 +530,52 @@ class Ledger:
                 ),
             ]
             return self._send_own(instructions, self.faucet, [self.mint_authority]).signature
+
+    # -------------------------------------------------------------------------------------- persistence
+
+    def state(self) -> dict[str, Any]:
+        """What a restarted node needs (LiteSVM cannot list its accounts): every account a transaction
+        touched or that was written directly, the transaction history, the slot and the blockhash seed."""
+        with self.lock:
+            self.sync()
+            addresses = set(self._by_address) | self.written_accounts
+            addresses |= {self.fee_payer.pubkey(), self.faucet.pubkey(), *self.mints.values()}
+            accounts = {}
+            for address in addresses:
+                account = self.svm.get_account(address)
+                if account is not None and account.lamports > 0:
+                    accounts[bytes(address)] = (
+                        account.lamports,
+                        bytes(account.data),
+                        bytes(account.owner),
+                        account.executable,
+                        account.rent_epoch,
+                    )
+            return {
+                "slot": self._slot,
+                "transaction_count": self.transaction_count,
+                "slot_times": dict(self._slot_times),
+                "hash_seed": self._hash_seed,
+                "records": sorted(self._txs.values(), key=lambda record: record.sequence),
+                "accounts": accounts,
+            }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """A fresh chain holding what ``state()`` saved."""
+        with self.lock:
+            self._slot = max(self._slot, state["slot"])
+            self.reset()
+            for address, (lamports, data, owner, executable, rent_epoch) in state["accounts"].items():
+                self.set_account(
+                    Pubkey(address), Account(lamports, data, Pubkey(owner), executable, rent_epoch)
+                )
+            self.transaction_count = state["transaction_count"]
+            self._slot_times.update(state["slot_times"])
+            if "hash_seed" in state:  # the blocks of the saved slots keep their blockhashes
+                self._hash_seed = state["hash_seed"]
+                self._blockhashes.clear()
+                self._set_slot(self._slot)
+            for record in state["records"]:
+                self._txs[record.signature] = record
+                for key in dict.fromkeys(record.account_keys):
+                    self._by_address.setdefault(key, []).append(record)

@@ -10,59 +10,18 @@ import pickle
 import tempfile
 from pathlib import Path
 
-from solders.account import Account
-from solders.pubkey import Pubkey
-
 FORMAT = 1
 
 
 def snapshot(ledger):
-    with ledger.lock:
-        ledger.sync()
-        addresses = set(ledger._by_address) | ledger.written_accounts
-        addresses |= {ledger.fee_payer.pubkey(), ledger.faucet.pubkey(), *ledger.mints.values()}
-        accounts = {}
-        for address in addresses:
-            account = ledger.svm.get_account(address)
-            if account is not None and account.lamports > 0:
-                accounts[bytes(address)] = (
-                    account.lamports,
-                    bytes(account.data),
-                    bytes(account.owner),
-                    account.executable,
-                    account.rent_epoch,
-                )
-        return {
-            "format": FORMAT,
-            "slot": ledger._slot,
-            "transaction_count": ledger.transaction_count,
-            "slot_times": dict(ledger._slot_times),
-            "hash_seed": ledger._hash_seed,
-            "records": sorted(ledger._txs.values(), key=lambda record: record.sequence),
-            "accounts": accounts,
-        }
+    """The ledger's state as plain values and solders objects (``Ledger.state()``), with its format."""
+    return {"format": FORMAT, **ledger.state()}
 
 
 def restore(ledger, state):
     if state.get("format") != FORMAT:
         raise ValueError(f"unknown localnet state format {state.get('format')!r}")
-    with ledger.lock:
-        ledger._slot = max(ledger._slot, state["slot"])
-        ledger.reset()
-        for address, (lamports, data, owner, executable, rent_epoch) in state["accounts"].items():
-            ledger.set_account(
-                Pubkey(address), Account(lamports, data, Pubkey(owner), executable, rent_epoch)
-            )
-        ledger.transaction_count = state["transaction_count"]
-        ledger._slot_times.update(state["slot_times"])
-        if "hash_seed" in state:  # the blocks of the saved slots keep their blockhashes
-            ledger._hash_seed = state["hash_seed"]
-            ledger._blockhashes.clear()
-            ledger._set_slot(ledger._slot)
-        for record in state["records"]:
-            ledger._txs[record.signature] = record
-            for key in dict.fromkeys(record.account_keys):
-                ledger._by_address.setdefault(key, []).append(record)
+    ledger.restore_state(state)
 
 
 def save(ledger, path):
