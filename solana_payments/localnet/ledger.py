@@ -11,6 +11,7 @@ import hashlib
 import os
 import threading
 import time
+from typing import Any
 
 from solders.account import Account
 from solders.clock import Clock
