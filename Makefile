@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-reset test lint bench bench-scale
+.PHONY: demo demo-reset test test-stock lint bench bench-scale
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo-reset: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The suite on Django's stock SQLite backend (the slow reliability and browser tests run once, in `make test`).
+test-stock: $(STAMP)
+	SOLANA_PAYMENTS_TEST_DB=stock $(PY) -m pytest -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,9 +9,13 @@ SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 
+# The bundled SQLite backend (the demo's) by default; SOLANA_PAYMENTS_TEST_DB=stock runs the suite on
+# Django's own, as most projects that install the app do.
+ENGINES = {"bundled": "solana_payments.db.backends.sqlite3", "stock": "django.db.backends.sqlite3"}
+
 DATABASES = {
     "default": {
-        "ENGINE": "solana_payments.db.backends.sqlite3",
+        "ENGINE": ENGINES[os.environ.get("SOLANA_PAYMENTS_TEST_DB", "bundled")],
         "NAME": os.path.join(tempfile.gettempdir(), "solana_payments_tests.sqlite3"),
         # A file, not memory, so django-q2 worker processes see the test database too.
         "TEST": {
