@@ -7,6 +7,14 @@ from solana_payments.models import PaymentToken, TokenProgram
 TEST_FERNET_KEY = Fernet.generate_key().decode()
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache (throttles, dashboard figures, the webhook endpoints)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def fee_payer():
     return Keypair()

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Solana-Payments-Signature"
 MAX_BACKOFF_SECONDS = 3600
 USER_AGENT = "solana-payments-webhooks"
+ENDPOINTS_CACHE_KEY = "solana_payments:webhooks:active-endpoints"
+ENDPOINTS_CACHE_SECONDS = 5  # a run announcing thousands of payments looks the endpoints up once
 
 
 # -- events ---------------------------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def event_payload(event, payment, *, created):
 
 def record_event(event, payment):
     """Write the deliveries of ``event`` for ``payment`` and queue them. Returns the deliveries queued."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event)]
+    endpoints = [e for e in active_endpoints() if e.wants(event)]
     if not endpoints:
         return []
     now = timezone.now()
@@ -98,6 +100,23 @@ def record_event(event, payment):
     return fresh
 
 
+def active_endpoints():
+    """The active endpoints, cached for a few seconds (and forgotten whenever one is saved or deleted)."""
+    from django.core.cache import cache
+
+    endpoints = cache.get(ENDPOINTS_CACHE_KEY)
+    if endpoints is None:
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+        cache.set(ENDPOINTS_CACHE_KEY, endpoints, ENDPOINTS_CACHE_SECONDS)
+    return endpoints
+
+
+def forget_endpoints(**kwargs):
+    from django.core.cache import cache
+
+    cache.delete(ENDPOINTS_CACHE_KEY)
+
+
 def queue(delivery):
     """Hand the delivery's next attempt to django-q2 once the current transaction commits."""
     from django_q.tasks import async_task
@@ -125,6 +144,12 @@ def connect_signals():
         (signals.payment_refunded, WebhookEvent.PAYMENT_REFUNDED),
     ):
         signal.connect(_receiver(event), dispatch_uid=f"solana_payments.webhooks.{event}", weak=False)
+    from django.db.models.signals import post_delete, post_save
+
+    for model_signal in (post_save, post_delete):
+        model_signal.connect(
+            forget_endpoints, sender=WebhookEndpoint, dispatch_uid="solana_payments.webhooks.forget"
+        )
 
 
 def _receiver(event):
