@@ -205,21 +205,22 @@ def test_a_node_that_shows_a_settled_wallet_empty_is_not_believed(shop, configur
 # -- case 4: the order of runs does not decide the customer's fate -------------------------------------
 
 
+@pytest.mark.parametrize("symbol", ["SOL", "USDC", "PYUSD"])
 @pytest.mark.parametrize("first", ["reclaim", "recheck"])
-def test_a_late_payment_has_the_same_outcome_whichever_run_sees_it_first(shop, signals, first):
+def test_a_late_payment_has_the_same_outcome_whichever_run_sees_it_first(shop, signals, first, symbol):
     payment = shop.new_payment(ALL_OPTIONS)
     overdue(payment)
     run_operation("expire", trigger="schedule", dry_run=False)
     OneTimeWallet.objects.filter(pk=payment.wallet_id).update(
         state=WalletState.PAYMENT_EXPIRED  # as if its closing had not run yet
     )
-    shop.pay(payment, "USDC", 25_000_000)
+    shop.pay(payment, symbol, FULL[symbol])
     run_operation(first, trigger="schedule")
     run_operation("recheck", trigger="schedule")
     assert state(payment) == ("confirmed", "paid_late", WalletState.RECEIVED_FUNDS)
     assert signals.count(("accepted", payment.pk, "paid_late")) == 1
     maintenance()
-    assert shop.received("USDC") == 25_000_000
+    assert shop.received(symbol) == FULL[symbol]
     shop.assert_money_conserved()
 
 
