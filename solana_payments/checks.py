@@ -20,6 +20,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_rpc_url()
     errors += _check_receiver()
     errors += _check_fee_payer()
+    errors += _check_refund_wallet()
     errors += _check_encryption_key()
     errors += _check_commitments()
     errors += _check_numbers()
@@ -86,6 +87,20 @@ def _check_fee_payer():
     except ValueError:
         # The message must not echo the value: it is a secret.
         return [_error("FEE_PAYER_KEYPAIR is in none of the accepted formats.", hint, "E003")]
+    return []
+
+
+def _check_refund_wallet():
+    from .chain.keypairs import parse_keypair
+
+    value = app_settings.REFUND_WALLET_KEYPAIR
+    if not value:
+        return []
+    try:
+        parse_keypair(value, name="REFUND_WALLET_KEYPAIR")
+    except ValueError:
+        hint = "Give the keypair as a JSON byte array string, a list of 64 integers, or a base58 string."
+        return [_error("REFUND_WALLET_KEYPAIR is in none of the accepted formats.", hint, "E013")]
     return []
 
 

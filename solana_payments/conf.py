@@ -22,6 +22,7 @@ DEFAULTS = {
     # Wallets and money
     "RECEIVER_ADDRESS": None,
     "FEE_PAYER_KEYPAIR": None,
+    "REFUND_WALLET_KEYPAIR": None,  # pays refunds of money that has left its one-time wallet (None: refused)
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
     "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
     "PAYMENT_VALIDITY_SECONDS": 15 * 60,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .conf import app_settings
 from .models import FINISHED_RUN_STATUSES, OperationKind, OperationRun, OperationTrigger, RunStatus
-from .operations import MAINTENANCE_STEPS, default_schedules, run_operation
+from .operations import MAINTENANCE_STEPS, default_schedules, get_operation_class, run_operation
 from .parameters import clean_run_parameters
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def enqueue(
     if kind not in OperationKind.values:
         raise ValueError(f"Unknown operation {kind!r}.")
     ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)  # before the run is written
+    if kind != OperationKind.MAINTENANCE:
+        options = get_operation_class(kind).clean_options(ids, options)
     parameters = {
         "ids": ids,
         "limit": limit,
@@ -75,7 +77,7 @@ def execute(run_id):
         if run.kind == OperationKind.MAINTENANCE:
             run_maintenance(run)
         else:
-            run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters))
+            run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters, run.kind))
     except ValueError as exc:  # parameters written by hand or before they were checked: the run fails
         OperationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=str(exc), finished_at=timezone.now()
@@ -141,11 +143,11 @@ def run_maintenance(run):
     return run
 
 
-def _arguments(parameters):
-    known = {
-        k: v for k, v in parameters.items() if k in ("ids", "limit", "sleep", "dry_run", "include_expired")
-    }
-    return known
+def _arguments(parameters, kind=None):
+    names = ("ids", "limit", "sleep", "dry_run", "include_expired")
+    if kind is not None:
+        names += get_operation_class(kind).option_names
+    return {k: v for k, v in parameters.items() if k in names}
 
 
 def stale_after_seconds():

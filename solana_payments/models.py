@@ -141,6 +141,12 @@ class OneTimeWallet(models.Model):
         editable=False,
         help_text=_("Base units moved to the receiver so far, per asset ('native' is SOL)."),
     )
+    refunded = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Base units refunded out of this wallet so far, per asset ('native' is SOL)."),
+    )
     last_activity_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -204,6 +210,11 @@ class Payment(models.Model):
     paid_signature = models.CharField(max_length=88, blank=True)
     payer = models.CharField(max_length=44, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text=_("Base units of the paid token refunded so far, from any wallet."),
+    )
     metadata = models.JSONField(default=dict, blank=True)
     label = models.CharField(max_length=200, blank=True)
     message = models.CharField(max_length=500, blank=True)
@@ -230,6 +241,13 @@ class Payment(models.Model):
     @property
     def is_settled(self):
         return self.status in SETTLED_STATUSES
+
+    @property
+    def refund_marker(self):
+        """``refunded`` / ``partly refunded`` / ``""``, against what the wallet received (``paid_amount``)."""
+        if not self.refunded_amount:
+            return ""
+        return _("refunded") if self.refunded_amount >= (self.paid_amount or 0) else _("partly refunded")
 
 
 class PaymentOption(models.Model):
@@ -259,6 +277,8 @@ class OperationKind(models.TextChoices):
     SWEEP = "sweep", _("sweep")
     RECLAIM = "reclaim", _("reclaim")
     RECHECK = "recheck", _("recheck")
+    RESOLVE = "resolve", _("resolve")
+    REFUND = "refund", _("refund")
     MAINTENANCE = "maintenance", _("maintenance")
 
 
@@ -319,6 +339,8 @@ class OperationRun(models.Model):
             ("run_sweep", "Can run the sweep operation"),
             ("run_reclaim", "Can run the reclaim operation"),
             ("run_recheck", "Can run the recheck operation"),
+            ("run_resolve", "Can accept or cancel payments by hand (the resolve operation)"),
+            ("run_refund", "Can run the refund operation"),
             ("export_operationrun", "Can export operation runs"),
         ]
 
@@ -360,6 +382,7 @@ class OperationItem(models.Model):
     amount = models.PositiveBigIntegerField(null=True, blank=True)
     fee = models.PositiveBigIntegerField(default=0)
     rent = models.PositiveBigIntegerField(default=0)
+    destination = models.CharField(max_length=44, blank=True, help_text=_("Where a refund went (its owner)."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -369,6 +392,55 @@ class OperationItem(models.Model):
 
     def __str__(self):
         return f"{self.get_outcome_display()}: {self.reason}" if self.reason else self.get_outcome_display()
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    LANDED = "landed", _("landed")
+    FAILED = "failed", _("failed")
+
+
+class RefundSource(models.TextChoices):
+    WALLET = "wallet", _("one-time wallet")
+    REFUND_WALLET = "refund_wallet", _("refund wallet")
+
+
+class Refund(models.Model):
+    """Money sent back for a payment: written before its transaction is sent, so it is sent exactly once.
+
+    A ``pending`` refund holds its signed transaction; the next refund run of the payment asks the chain
+    about it before anything else (landed, failed, or re-sent as the very same bytes).
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    run = models.ForeignKey(OperationRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    token = models.ForeignKey(PaymentToken, on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveBigIntegerField(help_text=_("In base units."))
+    source = models.CharField(max_length=16, choices=RefundSource.choices)
+    destination = models.CharField(max_length=44, help_text=_("The owner the money went to."))
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    signature = models.CharField(max_length=88, unique=True)
+    signed_transaction = models.TextField(editable=False, help_text=_("Base64, re-sent as is."))
+    valid_until = models.PositiveBigIntegerField(help_text=_("Last block height at which it can land."))
+    fee = models.PositiveBigIntegerField(default=0)
+    rent = models.PositiveBigIntegerField(default=0, help_text=_("Rent of a token account created for it."))
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    landed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["payment_id", "created_at"]
+        constraints = [
+            # The claim: a payment has at most one refund in flight.
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(status="pending"),
+                name="solana_payments_one_pending_refund",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.token} to {self.destination} ({self.get_status_display()})"
 
 
 class Dashboard(OperationRun):

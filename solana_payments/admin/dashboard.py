@@ -447,6 +447,8 @@ def dashboard_view(modeladmin, request):
     latest = last_runs()
     tiles = []
     for kind in OPERATION_KINDS:
+        if get_operation_class(kind).needs_selection:
+            continue  # acts on records chosen one by one (the payment pages), never "everything eligible"
         run = latest.get(kind)
         tiles.append(
             {

@@ -53,16 +53,19 @@ class OperationCommand(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{exc}.") from None
         self._bar_drawn = False
-        run = run_operation(
-            self.operation,
-            ids=ids,
-            limit=limit,
-            sleep=sleep,
-            dry_run=options["dry_run"],
-            trigger=OperationTrigger.COMMAND,
-            on_progress=None if options["json"] else self.show_progress,
-            **self.operation_options(options),
-        )
+        try:
+            run = run_operation(
+                self.operation,
+                ids=ids,
+                limit=limit,
+                sleep=sleep,
+                dry_run=options["dry_run"],
+                trigger=OperationTrigger.COMMAND,
+                on_progress=None if options["json"] else self.show_progress,
+                **self.operation_options(options),
+            )
+        except ValueError as exc:  # the operation's own options (refund's --to, resolve's --reason)
+            raise CommandError(f"{exc}.") from None
         if self._bar_drawn:
             self.stdout.write("")
         if options["json"]:
