@@ -21,6 +21,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_receiver()
     errors += _check_fee_payer()
     errors += _check_refund_wallet()
+    errors += _check_approval_thresholds()
     errors += _check_encryption_key()
     errors += _check_commitments()
     errors += _check_numbers()
@@ -101,6 +102,17 @@ def _check_refund_wallet():
     except ValueError:
         hint = "Give the keypair as a JSON byte array string, a list of 64 integers, or a base58 string."
         return [_error("REFUND_WALLET_KEYPAIR is in none of the accepted formats.", hint, "E013")]
+    return []
+
+
+def _check_approval_thresholds():
+    from .approvals import clean_thresholds
+
+    try:
+        clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
+    except ValueError as exc:
+        hint = 'For example {"SOL": "10", "USDC": "1000"}: token symbols and amounts in token units.'
+        return [_error(f"{exc}.", hint, "E014")]
     return []
 
 

@@ -292,6 +292,8 @@ class OperationTrigger(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", _("awaiting approval")
+    REJECTED = "rejected", _("rejected")
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
@@ -300,7 +302,18 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
-FINISHED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED)
+FINISHED_RUN_STATUSES = (
+    RunStatus.SUCCEEDED,
+    RunStatus.PARTIAL,
+    RunStatus.FAILED,
+    RunStatus.CANCELLED,
+    RunStatus.REJECTED,
+)
+
+
+class ApprovalDecision(models.TextChoices):
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
 
 
 class OperationRun(models.Model):
@@ -315,7 +328,7 @@ class OperationRun(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
     parameters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
@@ -323,6 +336,16 @@ class OperationRun(models.Model):
     fees_paid = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # Four-eyes approval: the dry run shown to the approver, and the decision on the run.
+    preview = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    decision = models.CharField(max_length=16, choices=ApprovalDecision.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -341,6 +364,7 @@ class OperationRun(models.Model):
             ("run_recheck", "Can run the recheck operation"),
             ("run_resolve", "Can accept or cancel payments by hand (the resolve operation)"),
             ("run_refund", "Can run the refund operation"),
+            ("approve_runs", "Can approve or reject runs that wait for a second person"),
             ("export_operationrun", "Can export operation runs"),
         ]
 

@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from solders.keypair import Keypair
 
-from solana_payments import jobs
+from solana_payments import approvals, jobs
+from solana_payments.management.operation_command import run_summary
 from solana_payments.models import OperationRun, Payment, Refund, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
 from solana_payments.signals import payment_flagged, payment_refunded
@@ -66,6 +67,15 @@ def assert_conserved(shop, refunded):
     """What customers paid = receiver + what is still in one-time wallets + what was refunded to them."""
     for symbol in shop.tokens:
         assert shop.paid[symbol] == shop.received(symbol) + shop.in_wallets(symbol) + refunded.get(symbol, 0)
+
+
+@pytest.fixture
+def approver(django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("bob", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="approve_runs"))
+    return django_user_model.objects.get(pk=user.pk)
 
 
 @pytest.fixture
@@ -162,7 +172,9 @@ def test_partial_refunds_add_up_and_more_than_was_received_is_refused(shop, refu
     assert payment.refunds.filter(status="landed").count() == 3
 
 
-def test_refund_to_an_address_without_a_token_account_creates_it_and_records_the_rent(shop, configure):
+def test_refund_to_an_address_without_a_token_account_creates_it_and_records_the_rent(
+    shop, configure, approver
+):
     configure(HOLD_FLAGGED_FUNDS=("underpaid",))
     payment, _ = expired_underpaid(shop, "PYUSD", 5_000_000)
     friend = Keypair().pubkey()  # a wallet that never held PYUSD (nor any SOL)
@@ -171,8 +183,15 @@ def test_refund_to_an_address_without_a_token_account_creates_it_and_records_the
     out = StringIO()
     call_command("solana_payments_refund", ids=str(payment.pk), to=str(friend), json=True, stdout=out)
     summary = json.loads(out.getvalue())
+    assert summary["status"] == "awaiting_approval"  # every refund waits for a second person
+    run = OperationRun.objects.get(pk=summary["run"])
+    assert run.parameters["plan"] == {str(payment.pk): {"amount": 5_000_000, "to": str(friend)}}
+    approvals.approve(run, approver)
+    jobs.execute(run.pk)
+    run.refresh_from_db()
+    summary = run_summary(run)
     assert summary["status"] == "succeeded" and summary["counts"]["refunded"] == 1
-    item = OperationRun.objects.get(pk=summary["run"]).items.get()
+    item = run.items.get()
     assert (item.destination, item.amount, item.rent) == (str(friend), 5_000_000, PYUSD_RENT)
     assert shop.balance(friend, "PYUSD") == 5_000_000
     assert shop.localnet.get_balance(fee_payer) == fee_payer_before - PYUSD_RENT - item.fee
@@ -244,10 +263,12 @@ def test_a_lost_response_is_resent_as_the_same_bytes_and_refunds_once(shop, conf
     assert_conserved(shop, {"USDC": 20_000_000})
 
 
-def test_refund_runs_on_a_real_cluster(shop, configure, q_cluster, admin_user):
+def test_refund_runs_on_a_real_cluster(shop, configure, q_cluster, admin_user, approver):
     configure(HOLD_FLAGGED_FUNDS=("underpaid",))
     payment, customer = expired_underpaid(shop, "SOL", 300_000_000)
     run = jobs.enqueue("refund", ids=[payment.pk], amount="0.1", user=admin_user, trigger="admin_action")
+    assert run.status == RunStatus.AWAITING_APPROVAL
+    approvals.approve(run, approver)
     run = wait_for_run(run)
     assert run.status == RunStatus.SUCCEEDED and run.counts["refunded"] == 1
     assert run.parameters["amount"] == "0.1"

@@ -41,6 +41,7 @@ from ..models import (
 from ..operations import get_operation_class
 from ..operations.base import summary_line
 from .actions import CHANGE_LIST_TEMPLATE, operation_view
+from .desk import desk_notices
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run, can_run_any
 
 logger = logging.getLogger(__name__)
@@ -482,6 +483,7 @@ def dashboard_view(modeladmin, request):
         "status_url": reverse("admin:solana_payments_dashboard_status", current_app=admin_site.name),
         "runs_url": reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name),
         "runs_export_url": runs_export_url(admin_site, request),
+        **desk_notices(admin_site),
     }
     return TemplateResponse(request, "admin/solana_payments/dashboard.html", context)
 

@@ -35,5 +35,11 @@ class RunPermissionsMixin:
     def has_run_reclaim_permission(self, request):
         return can_run(request.user, OperationKind.RECLAIM)
 
+    def has_run_refund_permission(self, request):
+        return can_run(request.user, OperationKind.REFUND)
+
+    def has_run_resolve_permission(self, request):
+        return can_run(request.user, OperationKind.RESOLVE)
+
     def has_run_any_permission(self, request):
         return can_run_any(request.user)

@@ -17,6 +17,7 @@ from .actions import (
     sweep_payment_wallets,
     sweep_wallets,
 )
+from .desk import DeskMixin, RefundInline, refund_payments
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
@@ -53,9 +54,17 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
+class PaymentAdmin(
+    DeskMixin, SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin
+):
     resource_classes = [PaymentResource]
-    actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
+    actions = [
+        recheck_payments,
+        expire_payments,
+        sweep_payment_wallets,
+        reclaim_payment_wallets,
+        refund_payments,
+    ]
     list_display = [
         "reference",
         "status",
@@ -78,7 +87,7 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
     search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
     list_select_related = ["wallet", "paid_token"]
     date_hierarchy = "created_at"
-    inlines = [PaymentOptionInline]
+    inlines = [PaymentOptionInline, RefundInline]
     readonly_fields = [
         "reference",
         "status",
@@ -90,13 +99,16 @@ class PaymentAdmin(SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin
         "signature_display",
         "payer",
         "paid_at",
+        "refund_display",
+        "decisions_display",
         "user",
         "created_at",
         "updated_at",
     ]
     fieldsets = [
         (None, {"fields": ["reference", "status", "exception", "expires_at", "wallet_link", "wallet_state"]}),
-        ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at"]}),
+        ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at", "refund_display"]}),
+        ("Decisions", {"fields": ["decisions_display"]}),
         ("Customer", {"fields": ["label", "message", "email", "user", "metadata"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]

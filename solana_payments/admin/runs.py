@@ -7,6 +7,7 @@ from ..conf import app_settings
 from ..models import OperationItem, OperationRun
 from ..resources import OperationItemResource, OperationRunResource
 from .actions import DashboardLinkMixin, cancel_runs, retry_runs
+from .approvals import ApprovalMixin
 from .dashboard import OperationPagesMixin
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin
@@ -44,7 +45,17 @@ class ItemDisplayMixin:
 
 class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OperationItem
-    fields = ["outcome", "payment", "wallet", "reason", "signature_link", "amount_display", "fee", "rent"]
+    fields = [
+        "outcome",
+        "payment",
+        "wallet",
+        "reason",
+        "signature_link",
+        "amount_display",
+        "destination",
+        "fee",
+        "rent",
+    ]
     readonly_fields = fields
     extra = 0
     show_change_link = False
@@ -54,7 +65,9 @@ class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
 
 
 @admin.register(OperationRun)
-class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+class OperationRunAdmin(
+    ApprovalMixin, OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin
+):
     resource_classes = [OperationRunResource]
     actions = [retry_runs, cancel_runs]
     list_display = ["__str__", "status", "trigger", "requested_by", "progress", "fees_paid", "created_at"]
@@ -64,6 +77,7 @@ class OperationRunAdmin(OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixi
     fields = [
         "kind",
         "status",
+        "approval_display",
         "trigger",
         "requested_by",
         "parent",

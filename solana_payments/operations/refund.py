@@ -84,6 +84,21 @@ def clean_destination(value):
     return str(key)
 
 
+def clean_plan(plan):
+    """The approved preview's refunds: ``{payment id: {"amount": base units, "to": address}}``."""
+    if not isinstance(plan, dict):
+        raise ValueError("plan must map payment ids to an amount and a destination")
+    cleaned = {}
+    for pk, entry in plan.items():
+        amount = entry.get("amount") if isinstance(entry, dict) else None
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise ValueError(
+                f"plan for payment {pk}: the amount must be a positive whole number of base units"
+            )
+        cleaned[str(pk)] = {"amount": amount, "to": clean_destination(entry.get("to"))}
+    return cleaned
+
+
 def suggested_amount(payment, received, refunded):
     """What to refund when no amount is given (base units of the paid token).
 
@@ -113,18 +128,21 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     description = "Sends money back to the payer (or a given address) in the token it was paid in, once."
     moves_money = True
     needs_selection = True
-    option_names = ("amount", "to")
+    option_names = ("amount", "to", "plan")
     summary_keys = ("scanned", "refunded", "skipped", "failed")
     occasional_keys = ("recovered",)
 
     @classmethod
     def clean_options(cls, ids, options):
         options = super().clean_options(ids, options)
-        return {
+        cleaned = {
             **options,
             "amount": clean_amount(options.get("amount")),
             "to": clean_destination(options.get("to")),
         }
+        if options.get("plan") is not None:
+            cleaned["plan"] = clean_plan(options["plan"])
+        return cleaned
 
     def eligible(self):
         return Payment.objects.filter(paid_token__isnull=False, paid_amount__gt=0).select_related(
@@ -216,7 +234,19 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             raise Refused("another refund of this payment is in flight") from None
         self.send_refund(refund, payment, tx)
 
+    def planned(self, payment):
+        """This payment's entry in the approved plan (None when the run has no plan)."""
+        plan = self.options.get("plan")
+        if plan is None:
+            return None
+        if str(payment.pk) not in plan:
+            raise Refused("not in the approved preview: nothing is refunded for it in this run")
+        return plan[str(payment.pk)]
+
     def amount(self, payment, token, received, refunded):
+        planned = self.planned(payment)
+        if planned is not None:
+            return planned["amount"]
         if self.options.get("amount") is None:
             amount = suggested_amount(payment, received, refunded)
             if amount <= 0:
@@ -233,7 +263,8 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             raise Refused(f"refused: {exc}") from None
 
     def destination(self, payment, holdings, token):
-        address = self.options.get("to") or payment.payer
+        planned = self.planned(payment)
+        address = (planned or {}).get("to") or self.options.get("to") or payment.payer
         if not address:
             self.pause()
             found = find_incoming(self.chain, [(payment.pk, holdings.where_is(token), token)])
