@@ -464,7 +464,10 @@ class Refund(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amount} {self.token} to {self.destination} ({self.get_status_display()})"
+        from .amounts import format_units
+
+        amount = format_units(self.amount, self.token.decimals)
+        return f"{amount} {self.token} to {self.destination} ({self.get_status_display()})"
 
 
 class Dashboard(OperationRun):

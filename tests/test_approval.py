@@ -157,3 +157,22 @@ def test_a_command_run_over_the_threshold_waits_for_approval(shop, configure, bo
     jobs.execute(run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and shop.received("SOL") == 500_000_000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "ok"),
+    [
+        ("APPROVAL_THRESHOLDS", {"SOL": "10", "USDC": "1000.5"}, True),
+        ("APPROVAL_THRESHOLDS", {"SOL": 10.5}, False),  # a float: never for money
+        ("APPROVAL_THRESHOLDS", {"SOL": "-1"}, False),
+        ("APPROVAL_THRESHOLDS", ["SOL"], False),
+        ("REFUND_WALLET_KEYPAIR", "not a keypair", False),
+    ],
+)
+def test_the_new_settings_are_checked(configure, name, value, ok):
+    from solana_payments.checks import check_settings
+
+    configure(**{name: value})
+    errors = [e for e in check_settings() if e.id in ("solana_payments.E013", "solana_payments.E014")]
+    assert (errors == []) is ok
+    assert all("not a keypair" not in e.msg for e in errors)  # a secret is never repeated

@@ -21,6 +21,7 @@ from ..operations import get_operation_class, run_operation
 from ..operations.refund import clean_amount, clean_destination
 from ..operations.resolve import DECISIONS, MAX_REASON_LENGTH
 from .actions import operation_action, summarize
+from .display import token_amount
 from .permissions import can_run
 
 
@@ -98,8 +99,6 @@ class RefundInline(admin.TabularInline):
 
     @admin.display(description="amount")
     def amount_display(self, refund):
-        from .display import token_amount
-
         return token_amount(refund.amount, refund.token)
 
     @admin.display(description="signature")
@@ -136,8 +135,6 @@ class DeskMixin:
 
     @admin.display(description="refunded")
     def refund_display(self, payment):
-        from .display import token_amount
-
         if not payment.refunded_amount:
             return "-"
         return f"{token_amount(payment.refunded_amount, payment.paid_token)} ({payment.refund_marker})"
@@ -204,6 +201,8 @@ class DeskMixin:
             "preview_url": preview
             and reverse("admin:solana_payments_operationrun_change", args=[preview.run.pk]),
             "record_noun": "payments",
+            "received": token_amount(payment.paid_amount, payment.paid_token),
+            "refunded": token_amount(payment.refunded_amount, payment.paid_token),
         }
         return TemplateResponse(request, "admin/solana_payments/payment/desk.html", context)
 
