@@ -279,6 +279,7 @@ class OperationKind(models.TextChoices):
     RECHECK = "recheck", _("recheck")
     RESOLVE = "resolve", _("resolve")
     REFUND = "refund", _("refund")
+    RECONCILE = "reconcile", _("reconcile")
     MAINTENANCE = "maintenance", _("maintenance")
 
 
@@ -364,6 +365,7 @@ class OperationRun(models.Model):
             ("run_recheck", "Can run the recheck operation"),
             ("run_resolve", "Can accept or cancel payments by hand (the resolve operation)"),
             ("run_refund", "Can run the refund operation"),
+            ("run_reconcile", "Can run the reconcile operation (read-only)"),
             ("approve_runs", "Can approve or reject runs that wait for a second person"),
             ("export_operationrun", "Can export operation runs"),
         ]
@@ -468,6 +470,52 @@ class Refund(models.Model):
 
         amount = format_units(self.amount, self.token.decimals)
         return f"{amount} {self.token} to {self.destination} ({self.get_status_display()})"
+
+
+class DifferenceKind(models.TextChoices):
+    FUNDS_IN_EMPTY_WALLET = "funds_in_empty_wallet", _("funds in a wallet whose state says empty")
+    UNKNOWN_TOKEN_ACCOUNT = "unknown_token_account", _("token account the records do not know")
+    RENT_MISMATCH = "rent_mismatch", _("rent recorded differs from rent on chain")
+    MONEY_MISSING = "money_missing", _("settled, yet its money is neither swept nor in the wallet")
+    SWEEP_NOT_LANDED = "sweep_not_landed", _("sweep recorded without a landed transaction")
+
+
+class SuggestedAction(models.TextChoices):
+    SWEEP = "sweep", _("sweep")
+    REFUND = "refund", _("refund")
+    RECLAIM = "reclaim", _("reclaim")
+    ACCEPT = "accept", _("accept")
+    INVESTIGATE = "investigate", _("investigate")
+
+
+class Difference(models.Model):
+    """One thing reconcile found where the database and the chain disagree. Read-only: nothing is fixed
+    by finding it. A difference stays ``open`` until a later reconcile of the same wallet no longer sees it."""
+
+    run = models.ForeignKey(OperationRun, on_delete=models.CASCADE, related_name="differences")
+    wallet = models.ForeignKey(OneTimeWallet, on_delete=models.CASCADE, related_name="differences")
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=32, choices=DifferenceKind.choices)
+    asset = models.CharField(max_length=44, blank=True, help_text=_("'native' for SOL, else the mint."))
+    recorded = models.BigIntegerField(
+        null=True, blank=True, help_text=_("What the database says (base units).")
+    )
+    on_chain = models.BigIntegerField(
+        null=True, blank=True, help_text=_("What the chain shows (base units).")
+    )
+    account = models.CharField(max_length=88, blank=True, help_text=_("The account or signature concerned."))
+    suggested_action = models.CharField(max_length=16, choices=SuggestedAction.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["is_open", "kind"], name="sp_difference_open_kind")]
+        permissions = [("export_difference", "Can export reconciliation differences")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.wallet}"
 
 
 class Dashboard(OperationRun):

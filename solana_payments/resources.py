@@ -44,6 +44,7 @@ from import_export.resources import ModelResource
 from .amounts import format_units
 from .exceptions import ChainError
 from .models import (
+    Difference,
     OneTimeWallet,
     OperationItem,
     OperationRun,
@@ -512,6 +513,48 @@ class OperationItemResource(SafeModelResource):
         return token_amount(item.amount, item.token)
 
 
+class DifferenceResource(SafeModelResource):
+    """The reconciliation report: one row per difference between the database and the chain."""
+
+    id = whole("id")
+    run = whole("run_id")
+    created_at = moment("created_at")
+    kind = text("kind")
+    is_open = column("is_open")
+    wallet = text("wallet__address")
+    wallet_state = text("wallet__state")
+    payment = text("payment__reference")
+    asset = text("asset")
+    recorded = column("recorded", WholeNumberWidget())
+    on_chain = column("on_chain", WholeNumberWidget())
+    account = text("account")
+    suggested_action = text("suggested_action")
+    detail = text("detail")
+
+    export_relations = ("wallet", "payment")
+
+    class Meta:
+        model = Difference
+        fields = (
+            "id",
+            "run",
+            "created_at",
+            "kind",
+            "is_open",
+            "wallet",
+            "wallet_state",
+            "payment",
+            "asset",
+            "recorded",
+            "on_chain",
+            "account",
+            "suggested_action",
+            "detail",
+        )
+        export_order = fields
+        name = "Reconciliation differences"
+
+
 # -- tokens (import and export) -----------------------------------------------------------------------
 
 NATIVE_SYMBOL = "SOL"
@@ -751,4 +794,5 @@ RESOURCES = (
     PaymentTokenResource,
     OperationRunResource,
     OperationItemResource,
+    DifferenceResource,
 )

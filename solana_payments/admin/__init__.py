@@ -1,3 +1,3 @@
 """The app's admin: records, runs, operation actions and the dashboard."""
 
-from . import records, runs, webhooks  # noqa: F401  (registers the ModelAdmins)
+from . import reconcile, records, runs, webhooks  # noqa: F401  (registers the ModelAdmins)

@@ -456,7 +456,7 @@ def dashboard_view(modeladmin, request):
                 "kind": kind,
                 "title": OperationKind(kind).label.capitalize(),
                 "description": get_operation_class(kind).description,
-                "figures": figures[kind],
+                "figures": figures.get(kind, []),
                 "last_run": run,
                 "last_run_summary": summary_line(run) if run and run.counts else "",
                 "can_run": can_run(request.user, kind),

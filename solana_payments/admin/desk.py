@@ -218,15 +218,36 @@ class DeskMixin:
 
 
 def desk_notices(admin_site):
-    """What waits for the desk, for the dashboard: runs awaiting approval and flagged payments."""
-    from ..models import Payment, PaymentException
+    """What waits for the desk, for the dashboard: runs awaiting approval, underpaid payments not
+    refunded, and the open differences reconcile found (one query)."""
+    from ..models import Difference, Payment, PaymentException
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
-    flagged = Payment.objects.exclude(exception="").filter(refunded_amount=0)
+    differences = reverse("admin:solana_payments_difference_changelist", current_app=admin_site.name)
+    counts = count_each(
+        awaiting_approval=OperationRun.objects.filter(status=RunStatus.AWAITING_APPROVAL),
+        underpaid=Payment.objects.filter(exception=PaymentException.UNDERPAID, refunded_amount=0),
+        open_differences=Difference.objects.filter(is_open=True),
+    )
     return {
-        "awaiting_approval": OperationRun.objects.filter(status=RunStatus.AWAITING_APPROVAL).count(),
+        **counts,
         "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
-        "underpaid": flagged.filter(exception=PaymentException.UNDERPAID).count(),
         "underpaid_url": f"{payments}?exception__exact={PaymentException.UNDERPAID}",
+        "differences_url": f"{differences}?is_open__exact=1",
     }
+
+
+def count_each(**querysets):
+    """``{name: count}`` of several querysets in one query (a UNION ALL of their counts)."""
+    from django.db.models import CharField, Count, Value
+
+    first, *rest = (
+        queryset.order_by()
+        .annotate(key=Value(name, output_field=CharField()))
+        .values("key")
+        .annotate(n=Count("pk"))
+        .values_list("key", "n")
+        for name, queryset in querysets.items()
+    )
+    return {name: 0 for name in querysets} | dict(first.union(*rest, all=True))
