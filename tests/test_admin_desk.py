@@ -104,3 +104,17 @@ def test_accept_form_records_the_decision_on_the_payment(shop, configure, client
     assert payment.status == "confirmed"
     page = client.get(reverse("admin:solana_payments_payment_change", args=[payment.pk])).content.decode()
     assert "accepted by alice: regular customer" in page
+
+
+def test_the_dashboard_shows_the_refund_wallet_and_warns_when_it_is_low(shop, configure, admin_client):
+    from solders.keypair import Keypair
+
+    keypair = Keypair()
+    shop.localnet.airdrop(keypair.pubkey(), 50_000_000)
+    configure(REFUND_WALLET_KEYPAIR=list(bytes(keypair)), DASHBOARD_CACHE_SECONDS=0)
+    page = admin_client.get(reverse("admin:solana_payments_dashboard")).content.decode()
+    assert "0.05 SOL" in page and "low: refunds of swept payments may fail" in page
+    shop.localnet.airdrop(keypair.pubkey(), 950_000_000)
+    page = admin_client.get(reverse("admin:solana_payments_dashboard")).content.decode()
+    assert "1 SOL" in page and "low: refunds" not in page
+    assert str(bytes(keypair)) not in page and str(keypair) not in page  # the secret never shows

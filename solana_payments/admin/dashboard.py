@@ -41,7 +41,7 @@ from ..models import (
 from ..operations import get_operation_class
 from ..operations.base import summary_line
 from .actions import CHANGE_LIST_TEMPLATE, operation_view
-from .desk import desk_notices
+from .desk import desk_notices, refund_wallet_figures
 from .permissions import OPERATION_KINDS, RunPermissionsMixin, can_run, can_run_any
 
 logger = logging.getLogger(__name__)
@@ -334,6 +334,7 @@ def read_chain():
             else:
                 figures.update(balance=balance, balance_sol=sol(balance), low_balance=balance < threshold)
             figures["receiver_warning"] = receiver_warning(client)
+            figures.update(refund_wallet_figures(client))
     finally:
         client.close()
     return figures

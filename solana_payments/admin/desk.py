@@ -251,3 +251,24 @@ def count_each(**querysets):
         for name, queryset in querysets.items()
     )
     return {name: 0 for name in querysets} | dict(first.union(*rest, all=True))
+
+
+def refund_wallet_figures(client):
+    """The refund wallet's SOL balance for the dashboard's chain card, and whether it is low."""
+    from ..amounts import format_units
+    from ..chain.keypairs import parse_keypair
+    from ..conf import app_settings
+    from ..exceptions import SolanaPaymentsError
+
+    if not app_settings.REFUND_WALLET_KEYPAIR:
+        return {"refund_wallet": ""}
+    try:
+        address = parse_keypair(app_settings.REFUND_WALLET_KEYPAIR, name="REFUND_WALLET_KEYPAIR").pubkey()
+        balance = client.get_balance(address)
+    except (SolanaPaymentsError, ValueError) as exc:
+        return {"refund_wallet": "?", "refund_wallet_error": str(exc)}
+    return {
+        "refund_wallet": str(address),
+        "refund_wallet_sol": format_units(balance, 9),
+        "refund_wallet_low": balance < app_settings.REFUND_WALLET_LOW_BALANCE_LAMPORTS,
+    }
