@@ -165,6 +165,7 @@ class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdm
         "last_error",
         "balances",
         "swept",
+        "refunded",
         "last_checked_at",
         "last_activity_at",
         "created_at",

@@ -19,6 +19,7 @@ reads, so the chain rule still counts that money as received (no payment looks u
 """
 
 import base64
+import logging
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -32,11 +33,12 @@ from spl.token.instructions import create_idempotent_associated_token_account, t
 from spl.token.models import TransferCheckedParams
 
 from ..amounts import to_base_units
-from ..chain.accounts import RENT_EXEMPT_MINIMUM, ata_rent, is_token_program
+from ..chain.accounts import RENT_EXEMPT_MINIMUM, ata_rent, is_token_program, token_account_from_account
 from ..chain.client import status_reached
 from ..chain.keypairs import parse_keypair
 from ..chain.transactions import expected_fee
 from ..conf import app_settings
+from ..exceptions import WalletKeyError
 from ..models import (
     ItemOutcome,
     OneTimeWallet,
@@ -53,6 +55,8 @@ from .holdings import asset_key, read_holdings, token_account_address, token_pro
 from .payers import find_incoming
 from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
 from .settling import describe
+
+logger = logging.getLogger(__name__)
 
 
 def clean_amount(value):
@@ -297,7 +301,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
                 raise Refused("")  # claim() recorded why
             try:
                 return RefundSource.WALLET, wallet.keypair()
-            except Exception as exc:  # an undecryptable key: say so, never send from elsewhere silently
+            except WalletKeyError as exc:  # an undecryptable key: say so, never send from elsewhere silently
                 raise Refused(f"the one-time wallet's key: {exc}") from None
         if not app_settings.REFUND_WALLET_KEYPAIR:
             raise Refused(
@@ -311,8 +315,6 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             spare = balance - RENT_EXEMPT_MINIMUM
         else:
             account = self.chain.get_account(token_account_address(keypair.pubkey(), token))
-            from ..chain.accounts import token_account_from_account
-
             decoded = token_account_from_account(account) if account is not None else None
             spare = balance = decoded.amount if decoded else 0
         if spare < amount:
@@ -468,10 +470,8 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
 
 
 def announce_refund(payment, refund):
-    import logging
-
     for receiver, result in payment_refunded.send_robust(sender=Payment, payment=payment, refund=refund):
         if isinstance(result, Exception):
-            logging.getLogger(__name__).error(
+            logger.error(
                 "payment_refunded receiver %r failed for payment %s: %r", receiver, payment.pk, result
             )
