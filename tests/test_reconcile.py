@@ -150,3 +150,16 @@ def test_reconcile_has_a_daily_schedule_of_its_own():
     from solana_payments.operations import default_schedules
 
     assert default_schedules()["reconcile"] == 24 * 60
+
+
+def test_the_wallet_action_previews_then_queues_a_reconcile_run(shop, admin_client):
+    payment = swept(shop)
+    shop.pay(payment, "USDC", 1_000_000)
+    url = "/admin/solana_payments/onetimewallet/"
+    data = {"action": "reconcile_wallets", "_selected_action": [payment.wallet_id]}
+    preview = admin_client.post(url, data).content.decode()
+    assert "funds in a wallet whose state says empty" in preview
+    assert not Difference.objects.filter(run__parameters__dry_run=False).exists()  # a preview records none
+    admin_client.post(url, {**data, "post": "yes"})
+    run = OperationRun.objects.get(kind="reconcile", parameters__dry_run=False)
+    assert run.status == RunStatus.QUEUED  # read-only: never held for approval

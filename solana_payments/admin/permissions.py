@@ -41,5 +41,8 @@ class RunPermissionsMixin:
     def has_run_resolve_permission(self, request):
         return can_run(request.user, OperationKind.RESOLVE)
 
+    def has_run_reconcile_permission(self, request):
+        return can_run(request.user, OperationKind.RECONCILE)
+
     def has_run_any_permission(self, request):
         return can_run_any(request.user)

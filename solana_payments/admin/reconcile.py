@@ -7,8 +7,13 @@ from django.utils.html import format_html
 
 from ..models import Difference
 from ..resources import DifferenceResource
+from .actions import operation_action
 from .exports import ExportAdminMixin
 from .runs import ReadOnlyAdminMixin
+
+reconcile_wallets = operation_action(
+    "reconcile", "reconcile_wallets", "Reconcile selected wallets with the chain (read-only)…"
+)
 
 
 @admin.register(Difference)

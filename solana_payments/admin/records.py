@@ -21,6 +21,7 @@ from .desk import DeskMixin, RefundInline, refund_payments
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
+from .reconcile import reconcile_wallets
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 
@@ -71,6 +72,7 @@ class PaymentAdmin(
         "exception",
         "options_display",
         "paid_display",
+        "refund_display",
         "wallet_link",
         "wallet_state",
         "expires_at",
@@ -148,7 +150,7 @@ class PaymentAdmin(
 @admin.register(OneTimeWallet)
 class OneTimeWalletAdmin(ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [OneTimeWalletResource]
-    actions = [sweep_wallets, reclaim_wallets]
+    actions = [sweep_wallets, reclaim_wallets, reconcile_wallets]
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
     list_filter = ["state", FundsOnChainFilter]
     search_fields = ["address", "payment__reference", "pending_signature"]
