@@ -198,11 +198,12 @@ def fail_stale_runs():
 
 
 def cancel(run):
-    """Cancel a queued run (a running one cannot be interrupted safely). Returns whether it was cancelled."""
+    """Cancel a queued run, or one awaiting approval (a running one cannot be interrupted safely).
+    Returns whether it was cancelled."""
     return bool(
-        OperationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.CANCELLED, finished_at=timezone.now()
-        )
+        OperationRun.objects.filter(
+            pk=run.pk, status__in=(RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL)
+        ).update(status=RunStatus.CANCELLED, finished_at=timezone.now())
     )
 
 

@@ -176,3 +176,14 @@ def test_the_new_settings_are_checked(configure, name, value, ok):
     errors = [e for e in check_settings() if e.id in ("solana_payments.E013", "solana_payments.E014")]
     assert (errors == []) is ok
     assert all("not a keypair" not in e.msg for e in errors)  # a secret is never repeated
+
+
+def test_a_run_awaiting_approval_can_be_withdrawn(shop, configure, alice, bob):
+    payment, customer = held_underpaid(shop, configure)
+    run = jobs.enqueue("refund", ids=[payment.pk], user=alice, trigger="admin_action")
+    assert jobs.cancel(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    with pytest.raises(ValueError, match="not awaiting approval"):
+        approvals.approve(run, bob)
+    assert shop.balance(customer.pubkey(), "USDC") == 0

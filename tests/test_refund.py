@@ -274,3 +274,20 @@ def test_refund_runs_on_a_real_cluster(shop, configure, q_cluster, admin_user, a
     assert run.parameters["amount"] == "0.1"
     assert shop.balance(payment.wallet.address, "SOL") == 200_000_000
     assert Payment.objects.get(pk=payment.pk).refund_marker == "partly refunded"
+
+
+def test_a_sol_refund_that_would_strand_less_than_rent_comes_from_the_refund_wallet(shop, configure):
+    configure(HOLD_FLAGGED_FUNDS=("underpaid",))
+    payment = shop.new_payment({"SOL": "0.5"})
+    customer, _ = shop.pay(payment, "SOL", 300_000_000)
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
+    run_operation("expire", trigger="schedule")
+    refunder = Keypair()
+    shop.localnet.airdrop(refunder.pubkey(), 1_000_000_000)
+    configure(REFUND_WALLET_KEYPAIR=list(bytes(refunder)))
+    before = shop.localnet.get_balance(customer.pubkey())
+    run = run_operation("refund", ids=[payment.pk], amount="0.2995")  # would leave 500,000 lamports
+    item = run.items.get()
+    assert item.outcome == "done" and "from the refund wallet" in item.reason
+    assert shop.localnet.get_balance(customer.pubkey()) == before + 299_500_000
+    assert shop.balance(payment.wallet.address, "SOL") == 300_000_000  # the one-time wallet is untouched
