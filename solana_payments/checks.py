@@ -20,6 +20,8 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_rpc_url()
     errors += _check_receiver()
     errors += _check_fee_payer()
+    errors += _check_refund_wallet()
+    errors += _check_approval_thresholds()
     errors += _check_encryption_key()
     errors += _check_commitments()
     errors += _check_numbers()
@@ -90,6 +92,31 @@ def _check_fee_payer():
     return []
 
 
+def _check_refund_wallet():
+    from .chain.keypairs import parse_keypair
+
+    value = app_settings.REFUND_WALLET_KEYPAIR
+    if not value:
+        return []
+    try:
+        parse_keypair(value, name="REFUND_WALLET_KEYPAIR")
+    except ValueError:
+        hint = "Give the keypair as a JSON byte array string, a list of 64 integers, or a base58 string."
+        return [_error("REFUND_WALLET_KEYPAIR is in none of the accepted formats.", hint, "E013")]
+    return []
+
+
+def _check_approval_thresholds():
+    from .approvals import clean_thresholds
+
+    try:
+        clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
+    except ValueError as exc:
+        hint = 'For example {"SOL": "10", "USDC": "1000"}: token symbols and amounts in token units.'
+        return [_error(f"{exc}.", hint, "E014")]
+    return []
+
+
 def _check_encryption_key():
     from .keys import configured_keys, key_errors
 
@@ -141,6 +168,7 @@ def _check_numbers():
         "LATE_PAYMENT_WINDOW",
         "DASHBOARD_CACHE_SECONDS",
         "FEE_PAYER_LOW_BALANCE_LAMPORTS",
+        "REFUND_WALLET_LOW_BALANCE_LAMPORTS",
         "STATUS_CHAIN_CHECK_SECONDS",
         "STATUS_RATE_LIMIT",
         "WEBHOOK_RETRY_SECONDS",

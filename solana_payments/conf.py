@@ -22,6 +22,11 @@ DEFAULTS = {
     # Wallets and money
     "RECEIVER_ADDRESS": None,
     "FEE_PAYER_KEYPAIR": None,
+    "REFUND_WALLET_KEYPAIR": None,  # pays refunds of money already swept out of its wallet (None: refused)
+    "REFUND_WALLET_LOW_BALANCE_LAMPORTS": 100_000_000,  # the dashboard warns below this
+    # Four-eyes approval: {token symbol: amount in token units}; a run from the admin or a command that
+    # would move more of a token waits for a second person (every refund waits, whatever the amount).
+    "APPROVAL_THRESHOLDS": {},  # pays refunds of money that has left its one-time wallet (None: refused)
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
     "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
     "PAYMENT_VALIDITY_SECONDS": 15 * 60,

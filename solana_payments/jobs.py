@@ -11,9 +11,17 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from .approvals import hold_if_needed, preview_still_holds
 from .conf import app_settings
-from .models import FINISHED_RUN_STATUSES, OperationKind, OperationRun, OperationTrigger, RunStatus
-from .operations import MAINTENANCE_STEPS, default_schedules, run_operation
+from .models import (
+    FINISHED_RUN_STATUSES,
+    ApprovalDecision,
+    OperationKind,
+    OperationRun,
+    OperationTrigger,
+    RunStatus,
+)
+from .operations import MAINTENANCE_STEPS, default_schedules, get_operation_class, run_operation
 from .parameters import clean_run_parameters
 
 logger = logging.getLogger(__name__)
@@ -25,12 +33,22 @@ STALE_GRACE_SECONDS = 60
 def enqueue(
     kind, *, ids=None, limit=None, dry_run=False, sleep=0, user=None, trigger=OperationTrigger.API, **options
 ):
-    """Record a queued run and hand its id to django-q2. Returns the run."""
-    from django_q.tasks import async_task
+    """Record a queued run and hand its id to django-q2. Returns the run.
 
+    A run that needs a second person's approval (see ``approvals``) is recorded ``awaiting approval``
+    with its preview instead, and queued when it is approved.
+    """
     if kind not in OperationKind.values:
         raise ValueError(f"Unknown operation {kind!r}.")
     ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)  # before the run is written
+    if kind != OperationKind.MAINTENANCE:
+        options = get_operation_class(kind).clean_options(ids, options)
+    if not dry_run and kind != OperationKind.MAINTENANCE:
+        held = hold_if_needed(
+            kind, ids=ids, limit=limit, sleep=sleep, user=user, trigger=trigger, options=options
+        )
+        if held is not None:
+            return held  # awaiting approval: queued when a second person approves it
     parameters = {
         "ids": ids,
         "limit": limit,
@@ -45,19 +63,25 @@ def enqueue(
         parameters=parameters,
         status=RunStatus.QUEUED,
     )
+    send_to_queue(run)
+    return run
+
+
+def send_to_queue(run):
+    """Hand the run's id to django-q2 once the current transaction commits."""
+    from django_q.tasks import async_task
 
     def send():
         task_id = async_task(
             "solana_payments.jobs.execute",
             run.pk,
-            task_name=f"solana_payments-{kind}-{run.pk}",
-            group=f"solana_payments-{kind}",
+            task_name=f"solana_payments-{run.kind}-{run.pk}",
+            group=f"solana_payments-{run.kind}",
         )
         OperationRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
         run.task_id = task_id or ""
 
     transaction.on_commit(send)
-    return run
 
 
 def execute(run_id):
@@ -72,10 +96,18 @@ def execute(run_id):
         return None
     run = OperationRun.objects.get(pk=run_id)
     try:
-        if run.kind == OperationKind.MAINTENANCE:
+        changed = preview_still_holds(run) if run.decision == ApprovalDecision.APPROVED else ""
+        if changed:
+            OperationRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.FAILED,
+                finished_at=timezone.now(),
+                error=f"the chain changed since the approved preview, which no longer holds: {changed}. "
+                "Nothing was sent; ask for the run again.",
+            )
+        elif run.kind == OperationKind.MAINTENANCE:
             run_maintenance(run)
         else:
-            run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters))
+            run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters, run.kind))
     except ValueError as exc:  # parameters written by hand or before they were checked: the run fails
         OperationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=str(exc), finished_at=timezone.now()
@@ -160,11 +192,11 @@ def housekeeping():
     return done
 
 
-def _arguments(parameters):
-    known = {
-        k: v for k, v in parameters.items() if k in ("ids", "limit", "sleep", "dry_run", "include_expired")
-    }
-    return known
+def _arguments(parameters, kind=None):
+    names = ("ids", "limit", "sleep", "dry_run", "include_expired")
+    if kind is not None:
+        names += get_operation_class(kind).option_names
+    return {k: v for k, v in parameters.items() if k in names}
 
 
 def stale_after_seconds():
@@ -185,11 +217,12 @@ def fail_stale_runs():
 
 
 def cancel(run):
-    """Cancel a queued run (a running one cannot be interrupted safely). Returns whether it was cancelled."""
+    """Cancel a queued run, or one awaiting approval (a running one cannot be interrupted safely).
+    Returns whether it was cancelled."""
     return bool(
-        OperationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.CANCELLED, finished_at=timezone.now()
-        )
+        OperationRun.objects.filter(
+            pk=run.pk, status__in=(RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL)
+        ).update(status=RunStatus.CANCELLED, finished_at=timezone.now())
     )
 
 
@@ -202,7 +235,8 @@ def retry(run, *, user=None, trigger=OperationTrigger.ADMIN_ACTION):
     failed = run.items.filter(outcome="failed")
     key = "wallet_id" if run.kind in (OperationKind.SWEEP, OperationKind.RECLAIM) else "payment_id"
     ids = sorted({pk for pk in failed.values_list(key, flat=True) if pk})
-    arguments = _arguments(run.parameters)
+    arguments = _arguments(run.parameters, run.kind)
+    arguments.pop("plan", None)  # a retry is previewed (and approved) afresh
     if run.status == RunStatus.FAILED and not ids:
         ids = arguments.get("ids")
     arguments.update(ids=ids, dry_run=False)

@@ -145,6 +145,12 @@ class OneTimeWallet(models.Model):
         editable=False,
         help_text=_("Base units moved to the receiver so far, per asset ('native' is SOL)."),
     )
+    refunded = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Base units refunded out of this wallet so far, per asset ('native' is SOL)."),
+    )
     last_activity_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -213,6 +219,11 @@ class Payment(models.Model):
     paid_signature = models.CharField(max_length=88, blank=True)
     payer = models.CharField(max_length=44, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text=_("Base units of the paid token refunded so far, from any wallet."),
+    )
     metadata = models.JSONField(default=dict, blank=True)
     label = models.CharField(max_length=200, blank=True)
     message = models.CharField(max_length=500, blank=True)
@@ -243,6 +254,13 @@ class Payment(models.Model):
     def is_settled(self):
         return self.status in SETTLED_STATUSES
 
+    @property
+    def refund_marker(self):
+        """``refunded`` / ``partly refunded`` / ``""``, against what the wallet received (``paid_amount``)."""
+        if not self.refunded_amount:
+            return ""
+        return _("refunded") if self.refunded_amount >= (self.paid_amount or 0) else _("partly refunded")
+
 
 class PaymentOption(models.Model):
     """One token the customer may pay with, and how much of it, in base units."""
@@ -271,6 +289,9 @@ class OperationKind(models.TextChoices):
     SWEEP = "sweep", _("sweep")
     RECLAIM = "reclaim", _("reclaim")
     RECHECK = "recheck", _("recheck")
+    RESOLVE = "resolve", _("resolve")
+    REFUND = "refund", _("refund")
+    RECONCILE = "reconcile", _("reconcile")
     MAINTENANCE = "maintenance", _("maintenance")
 
 
@@ -284,6 +305,8 @@ class OperationTrigger(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", _("awaiting approval")
+    REJECTED = "rejected", _("rejected")
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
@@ -292,7 +315,18 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
-FINISHED_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED)
+FINISHED_RUN_STATUSES = (
+    RunStatus.SUCCEEDED,
+    RunStatus.PARTIAL,
+    RunStatus.FAILED,
+    RunStatus.CANCELLED,
+    RunStatus.REJECTED,
+)
+
+
+class ApprovalDecision(models.TextChoices):
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
 
 
 class OperationRun(models.Model):
@@ -307,7 +341,7 @@ class OperationRun(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
     parameters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
@@ -315,6 +349,16 @@ class OperationRun(models.Model):
     fees_paid = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # Four-eyes approval: the dry run shown to the approver, and the decision on the run.
+    preview = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    decision = models.CharField(max_length=16, choices=ApprovalDecision.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -333,6 +377,7 @@ class OperationRun(models.Model):
                 for kind in OperationKind.values
                 if kind != OperationKind.MAINTENANCE  # a maintenance run needs the permission of each step
             ),
+            ("approve_runs", "Can approve or reject runs that wait for a second person"),
             ("export_operationrun", "Can export operation runs"),
         ]
 
@@ -374,6 +419,7 @@ class OperationItem(models.Model):
     amount = models.PositiveBigIntegerField(null=True, blank=True)
     fee = models.PositiveBigIntegerField(default=0)
     rent = models.PositiveBigIntegerField(default=0)
+    destination = models.CharField(max_length=44, blank=True, help_text=_("Where a refund went (its owner)."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -390,6 +436,104 @@ class OperationItem(models.Model):
 
     def __str__(self):
         return f"{self.get_outcome_display()}: {self.reason}" if self.reason else self.get_outcome_display()
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    LANDED = "landed", _("landed")
+    FAILED = "failed", _("failed")
+
+
+class RefundSource(models.TextChoices):
+    WALLET = "wallet", _("one-time wallet")
+    REFUND_WALLET = "refund_wallet", _("refund wallet")
+
+
+class Refund(models.Model):
+    """Money sent back for a payment: written before its transaction is sent, so it is sent exactly once.
+
+    A ``pending`` refund holds its signed transaction; the next refund run of the payment asks the chain
+    about it before anything else (landed, failed, or re-sent as the very same bytes).
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    run = models.ForeignKey(OperationRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    token = models.ForeignKey(PaymentToken, on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveBigIntegerField(help_text=_("In base units."))
+    source = models.CharField(max_length=16, choices=RefundSource.choices)
+    destination = models.CharField(max_length=44, help_text=_("The owner the money went to."))
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    signature = models.CharField(max_length=88, unique=True)
+    signed_transaction = models.TextField(editable=False, help_text=_("Base64, re-sent as is."))
+    valid_until = models.PositiveBigIntegerField(help_text=_("Last block height at which it can land."))
+    fee = models.PositiveBigIntegerField(default=0)
+    rent = models.PositiveBigIntegerField(default=0, help_text=_("Rent of a token account created for it."))
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    landed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["payment_id", "created_at"]
+        constraints = [
+            # The claim: a payment has at most one refund in flight.
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(status="pending"),
+                name="solana_payments_one_pending_refund",
+            ),
+        ]
+
+    def __str__(self):
+        from .amounts import format_units
+
+        amount = format_units(self.amount, self.token.decimals)
+        return f"{amount} {self.token} to {self.destination} ({self.get_status_display()})"
+
+
+class DifferenceKind(models.TextChoices):
+    FUNDS_IN_EMPTY_WALLET = "funds_in_empty_wallet", _("funds in a wallet whose state says empty")
+    UNKNOWN_TOKEN_ACCOUNT = "unknown_token_account", _("token account the records do not know")
+    RENT_MISMATCH = "rent_mismatch", _("rent recorded differs from rent on chain")
+    MONEY_MISSING = "money_missing", _("settled, yet its money is neither swept nor in the wallet")
+    SWEEP_NOT_LANDED = "sweep_not_landed", _("sweep recorded without a landed transaction")
+
+
+class SuggestedAction(models.TextChoices):
+    SWEEP = "sweep", _("sweep")
+    REFUND = "refund", _("refund")
+    RECLAIM = "reclaim", _("reclaim")
+    ACCEPT = "accept", _("accept")
+    INVESTIGATE = "investigate", _("investigate")
+
+
+class Difference(models.Model):
+    """One thing reconcile found where the database and the chain disagree. Read-only: nothing is fixed
+    by finding it. A difference stays ``open`` until a later reconcile of the same wallet no longer sees it."""
+
+    run = models.ForeignKey(OperationRun, on_delete=models.CASCADE, related_name="differences")
+    wallet = models.ForeignKey(OneTimeWallet, on_delete=models.CASCADE, related_name="differences")
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=32, choices=DifferenceKind.choices)
+    asset = models.CharField(max_length=44, blank=True, help_text=_("'native' for SOL, else the mint."))
+    recorded = models.BigIntegerField(
+        null=True, blank=True, help_text=_("What the database says (base units).")
+    )
+    on_chain = models.BigIntegerField(
+        null=True, blank=True, help_text=_("What the chain shows (base units).")
+    )
+    account = models.CharField(max_length=88, blank=True, help_text=_("The account or signature concerned."))
+    suggested_action = models.CharField(max_length=16, choices=SuggestedAction.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["is_open", "kind"], name="sp_difference_open_kind")]
+        permissions = [("export_difference", "Can export reconciliation differences")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.wallet}"
 
 
 class Dashboard(OperationRun):

@@ -159,13 +159,14 @@ class Settlement:
         self.exception = exception
 
 
-def settle_payments(settlements, *, from_statuses=(PaymentStatus.INITIATED,)):
+def settle_payments(settlements, *, from_statuses=(PaymentStatus.INITIATED,), announce_flags=True):
     """Settle payments in bulk. Returns the payments settled.
 
     The update is guarded where the state lives: rows are re-read under ``select_for_update`` and only
     those still in ``from_statuses`` change, so two workers never settle the same payment twice.
     Signals and the ``ON_PAYMENT_ACCEPTED`` hook run on commit; a failing receiver is logged and never
-    undoes the settlement.
+    undoes the settlement. ``announce_flags=False`` leaves ``payment_flagged`` out (a decision by hand
+    about an exception already announced).
     """
     if not settlements:
         return []
@@ -201,7 +202,8 @@ def settle_payments(settlements, *, from_statuses=(PaymentStatus.INITIATED,)):
         ).update(state=WalletState.RECEIVED_FUNDS, last_activity_at=timezone.now())
         flagged = [p for p in settled if p.exception]
         transaction.on_commit(lambda: _announce_accepted(settled))
-        transaction.on_commit(lambda: _announce_flagged(flagged))
+        if announce_flags:
+            transaction.on_commit(lambda: _announce_flagged(flagged))
     return settled
 
 

@@ -44,6 +44,7 @@ def test_default_schedules_leave_no_unit_behind(shop, symbol):
     assert {s.name for s in Schedule.objects.all()} == {
         "solana_payments maintenance",
         "solana_payments recheck",
+        "solana_payments reconcile",  # read-only: it moves nothing
     }
     full = FULL[symbol]
     names = ["on_time", "topped_up_late", "late_after_close", "paid_twice", "late_partial", "abandoned"]

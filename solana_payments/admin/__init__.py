@@ -7,10 +7,20 @@ confirmation page and starting a run), ``actions``, ``mixins``, and the dashboar
 
 from django.contrib import admin
 
-from ..models import Dashboard, ExportJob, OneTimeWallet, OperationItem, OperationRun, Payment, PaymentToken
+from ..models import (
+    Dashboard,
+    Difference,
+    ExportJob,
+    OneTimeWallet,
+    OperationItem,
+    OperationRun,
+    Payment,
+    PaymentToken,
+)
 from ..webhooks.models import WebhookDelivery, WebhookEndpoint
 from .dashboard import DashboardAdmin
 from .export_jobs import ExportJobAdmin
+from .reconcile import DifferenceAdmin
 from .records import OneTimeWalletAdmin, PaymentAdmin, PaymentTokenAdmin
 from .runs import OperationItemAdmin, OperationRunAdmin
 from .webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
@@ -24,3 +34,4 @@ admin.site.register(Dashboard, DashboardAdmin)
 admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
 admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
 admin.site.register(ExportJob, ExportJobAdmin)
+admin.site.register(Difference, DifferenceAdmin)

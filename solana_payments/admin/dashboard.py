@@ -20,6 +20,7 @@ from ..models import (
 from ..operations import get_operation_class
 from ..operations.base import summary_line
 from .chart import payments_chart
+from .desk import desk_notices
 from .export_jobs import recent_exports
 from .figures import can_see_dashboard, eligible_now, last_runs, recent_runs, run_status
 from .health import chain_health, cluster_health, cluster_warning, schedule_health
@@ -39,13 +40,15 @@ def dashboard_view(modeladmin, request):
     latest = last_runs()
     tiles = []
     for kind in OPERATION_KINDS:
+        if get_operation_class(kind).needs_selection:
+            continue  # acts on records chosen one by one (the payment pages), never "everything eligible"
         run = latest.get(kind)
         tiles.append(
             {
                 "kind": kind,
                 "title": OperationKind(kind).label.capitalize(),
                 "description": get_operation_class(kind).description,
-                "figures": figures[kind],
+                "figures": figures.get(kind, []),
                 "last_run": run,
                 "last_run_summary": summary_line(run) if run and run.counts else "",
                 "can_run": can_run(request.user, kind),
@@ -73,6 +76,7 @@ def dashboard_view(modeladmin, request):
         "runs_url": reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name),
         "runs_export_url": runs_export_url(admin_site, request),
         "exports": recent_exports(admin_site, request),
+        **desk_notices(admin_site),
     }
     return TemplateResponse(request, "admin/solana_payments/dashboard.html", context)
 

@@ -185,6 +185,7 @@ def read_chain():
             else:
                 figures.update(balance=balance, balance_sol=sol(balance), low_balance=balance < threshold)
             figures["receiver_warning"] = receiver_warning(client)
+            figures.update(refund_wallet_figures(client))
     finally:
         client.close()
     return figures
@@ -214,3 +215,24 @@ def receiver_warning(client):
         f"{owner.get(account.owner, f'the program {account.owner}')}, not the system program. "
         "Sweeps would send customers' money there; set RECEIVER_ADDRESS to the merchant's wallet."
     )
+
+
+def refund_wallet_figures(client):
+    """The refund wallet's SOL balance for the dashboard's chain card, and whether it is low."""
+    from ..amounts import format_units
+    from ..chain.keypairs import parse_keypair
+    from ..conf import app_settings
+    from ..exceptions import SolanaPaymentsError
+
+    if not app_settings.REFUND_WALLET_KEYPAIR:
+        return {"refund_wallet": ""}
+    try:
+        address = parse_keypair(app_settings.REFUND_WALLET_KEYPAIR, name="REFUND_WALLET_KEYPAIR").pubkey()
+        balance = client.get_balance(address)
+    except (SolanaPaymentsError, ValueError) as exc:
+        return {"refund_wallet": "?", "refund_wallet_error": str(exc)}
+    return {
+        "refund_wallet": str(address),
+        "refund_wallet_sol": format_units(balance, 9),
+        "refund_wallet_low": balance < app_settings.REFUND_WALLET_LOW_BALANCE_LAMPORTS,
+    }

@@ -15,11 +15,13 @@ from .actions import (
     sweep_payment_wallets,
     sweep_wallets,
 )
+from .desk import DeskMixin, RefundInline, refund_payments
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
 from .mixins import DashboardLinkMixin, OperationActionsMixin
 from .paging import BigTableAdminMixin
+from .reconcile import reconcile_wallets
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 
@@ -52,16 +54,28 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 class PaymentAdmin(
-    BigTableAdminMixin, SimulatePaymentMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin
+    DeskMixin,
+    BigTableAdminMixin,
+    SimulatePaymentMixin,
+    ExportAdminMixin,
+    OperationActionsMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [PaymentResource]
-    actions = [recheck_payments, expire_payments, sweep_payment_wallets, reclaim_payment_wallets]
+    actions = [
+        recheck_payments,
+        expire_payments,
+        sweep_payment_wallets,
+        reclaim_payment_wallets,
+        refund_payments,
+    ]
     list_display = [
         "reference",
         "status",
         "exception",
         "options_display",
         "paid_display",
+        "refund_display",
         "wallet_link",
         "wallet_state",
         "expires_at",
@@ -79,7 +93,7 @@ class PaymentAdmin(
     exact_search = {"uuid": ["reference"], "address": ["wallet__address"]}
     list_select_related = ["wallet", "paid_token"]
     # No date_hierarchy: its list of years is a DISTINCT over every payment. The created_at filter stays.
-    inlines = [PaymentOptionInline]
+    inlines = [PaymentOptionInline, RefundInline]
     readonly_fields = [
         "reference",
         "status",
@@ -91,13 +105,16 @@ class PaymentAdmin(
         "signature_display",
         "payer",
         "paid_at",
+        "refund_display",
+        "decisions_display",
         "user",
         "created_at",
         "updated_at",
     ]
     fieldsets = [
         (None, {"fields": ["reference", "status", "exception", "expires_at", "wallet_link", "wallet_state"]}),
-        ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at"]}),
+        ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at", "refund_display"]}),
+        ("Decisions", {"fields": ["decisions_display"]}),
         ("Customer", {"fields": ["label", "message", "email", "user", "metadata"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -136,7 +153,7 @@ class PaymentAdmin(
 
 class OneTimeWalletAdmin(BigTableAdminMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [OneTimeWalletResource]
-    actions = [sweep_wallets, reclaim_wallets]
+    actions = [sweep_wallets, reclaim_wallets, reconcile_wallets]
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
     list_filter = ["state", FundsOnChainFilter]
     search_fields = ["address", "payment__reference", "pending_signature"]
@@ -154,6 +171,7 @@ class OneTimeWalletAdmin(BigTableAdminMixin, ExportAdminMixin, OperationActionsM
         "last_error",
         "balances",
         "swept",
+        "refunded",
         "last_checked_at",
         "last_activity_at",
         "created_at",

@@ -9,6 +9,7 @@ from ..conf import app_settings
 from ..models import OperationItem
 from ..resources import OperationItemResource, OperationRunResource
 from .actions import cancel_runs, retry_runs
+from .approvals import ApprovalMixin
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin
 from .mixins import DashboardLinkMixin, OperationPagesMixin, ReadOnlyAdminMixin
@@ -50,7 +51,17 @@ class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
     model = OperationItem
     formset = FirstItemsFormSet
     verbose_name_plural = f"items (the first {INLINE_ITEMS}; every item is in the items list)"
-    fields = ["outcome", "payment", "wallet", "reason", "signature_link", "amount_display", "fee", "rent"]
+    fields = [
+        "outcome",
+        "payment",
+        "wallet",
+        "reason",
+        "signature_link",
+        "amount_display",
+        "destination",
+        "fee",
+        "rent",
+    ]
     readonly_fields = fields
     extra = 0
     show_change_link = False
@@ -60,7 +71,12 @@ class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
 
 
 class OperationRunAdmin(
-    BigTableAdminMixin, OperationPagesMixin, ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin
+    ApprovalMixin,
+    BigTableAdminMixin,
+    OperationPagesMixin,
+    ReadOnlyAdminMixin,
+    ExportAdminMixin,
+    admin.ModelAdmin,
 ):
     resource_classes = [OperationRunResource]
     actions = [retry_runs, cancel_runs]
@@ -71,6 +87,7 @@ class OperationRunAdmin(
     fields = [
         "kind",
         "status",
+        "approval_display",
         "trigger",
         "requested_by",
         "parent",

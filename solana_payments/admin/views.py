@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .. import jobs
+from ..models import RunStatus
 from ..operations import get_operation_class
 from .forms import InvalidSelection, OperationSelectionForm
 from .health import cluster_warning
@@ -97,9 +98,17 @@ def start_run(request, modeladmin, kind, *, ids, limit, trigger):
         "admin:solana_payments_operationrun_change", args=[run.pk], current_app=modeladmin.admin_site.name
     )
     scope = f"{len(ids)} {record_noun(kind, len(ids))}" if ids is not None else "everything eligible"
+    held = run.status == RunStatus.AWAITING_APPROVAL  # see approvals: a second person approves it
     modeladmin.message_user(
         request,
-        format_html('{} queued for {}: <a href="{}">run #{}</a>.', kind.capitalize(), scope, url, run.pk),
+        format_html(
+            '{} {} for {}: <a href="{}">run #{}</a>.',
+            kind.capitalize(),
+            "awaits approval" if held else "queued",
+            scope,
+            url,
+            run.pk,
+        ),
         messages.SUCCESS,
     )
     warning = cluster_warning()

@@ -39,6 +39,7 @@ from solders.rpc.config import (
     RpcSendTransactionConfig,
     RpcSignaturesForAddressConfig,
     RpcSignatureStatusConfig,
+    RpcTokenAccountsFilterProgramId,
     RpcTransactionConfig,
 )
 from solders.rpc.requests import (
@@ -49,6 +50,7 @@ from solders.rpc.requests import (
     GetSignaturesForAddress,
     GetSignatureStatuses,
     GetSlot,
+    GetTokenAccountsByOwner,
     GetTransaction,
     SendRawTransaction,
 )
@@ -291,6 +293,28 @@ class ChainClient:
             return result
 
         return self._run(run()) if keys else []
+
+    def get_token_accounts_by_owners(
+        self, owners: Sequence, program_id, *, commitment: str | None = None
+    ) -> list[list[tuple[Pubkey, Account]]]:
+        """For each owner, ``[(address, Account)]`` of every token account it owns under ``program_id``
+        (whatever the mint): one ``getTokenAccountsByOwner`` per owner, run concurrently."""
+        config = RpcAccountInfoConfig(
+            encoding=UiAccountEncoding.Base64, commitment=self._commitment(commitment)
+        )
+        program = RpcTokenAccountsFilterProgramId(_as_pubkey(program_id))
+
+        async def run():
+            return await self._gather(
+                self._call(
+                    "getTokenAccountsByOwner",
+                    GetTokenAccountsByOwner(_as_pubkey(owner), program, config, id=self._next_id()),
+                )
+                for owner in owners
+            )
+
+        results = self._run(run()) if owners else []
+        return [[(keyed.pubkey, keyed.account) for keyed in result] for result in results]
 
     def get_mints(self, mints: Sequence, *, commitment: str | None = None) -> list[MintInfo | None]:
         """Decimals and token program (the mint's owner) of each mint; None when missing or not a mint."""

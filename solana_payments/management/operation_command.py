@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ..approvals import hold_if_needed
 from ..models import OperationTrigger, RunStatus
 from ..operations import get_operation_class, run_operation
 from ..operations.base import summary_line
@@ -53,16 +54,35 @@ class OperationCommand(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{exc}.") from None
         self._bar_drawn = False
-        run = run_operation(
-            self.operation,
-            ids=ids,
-            limit=limit,
-            sleep=sleep,
-            dry_run=options["dry_run"],
-            trigger=OperationTrigger.COMMAND,
-            on_progress=None if options["json"] else self.show_progress,
-            **self.operation_options(options),
-        )
+        try:
+            held = None
+            if not options["dry_run"]:
+                held = hold_if_needed(
+                    self.operation,
+                    ids=ids,
+                    limit=limit,
+                    sleep=sleep,
+                    user=None,
+                    trigger=OperationTrigger.COMMAND,
+                    options=get_operation_class(self.operation).clean_options(
+                        ids, self.operation_options(options)
+                    ),
+                )
+            if held is not None:
+                self.report_held(held, options)
+                return
+            run = run_operation(
+                self.operation,
+                ids=ids,
+                limit=limit,
+                sleep=sleep,
+                dry_run=options["dry_run"],
+                trigger=OperationTrigger.COMMAND,
+                on_progress=None if options["json"] else self.show_progress,
+                **self.operation_options(options),
+            )
+        except ValueError as exc:  # the operation's own options (refund's --to, resolve's --reason)
+            raise CommandError(f"{exc}.") from None
         if self._bar_drawn:
             self.stdout.write("")
         if options["json"]:
@@ -78,6 +98,17 @@ class OperationCommand(BaseCommand):
             )
         if not options["json"]:
             self.stdout.write(self.style.SUCCESS(line))
+
+    def report_held(self, run, options):
+        if options["json"]:
+            self.stdout.write(json.dumps(run_summary(run), sort_keys=True))
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{self.operation} run #{run.pk} awaits approval ({run.parameters['held']}): a user with "
+                    "the approve_runs permission approves it in the admin, and it runs then."
+                )
+            )
 
     def show_progress(self, run):
         if self.stdout.isatty():

@@ -4,7 +4,7 @@ Importing this package registers every operation in ``OPERATIONS`` (``kind`` -> 
 new module here, imported below, plus its management command.
 """
 
-from . import expire, recheck, reclaim, sweep  # noqa: F401  (each registers its operation)
+from . import expire, recheck, reclaim, reconcile, refund, resolve, sweep  # noqa: F401  (each registers its operation)
 from .base import OPERATIONS, get_operation_class, run_operation
 
 # The maintenance flow: these steps in this order, each a child run, on a schedule of its own.

@@ -59,6 +59,7 @@ def run_operation(
     operation_class = get_operation_class(kind)
     # A ValueError here, before any run is recorded: nan, 2**63 or '٣' never reach the database.
     ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)
+    options = operation_class.clean_options(ids, options)
     if limit is None and ids is None:
         limit = operation_class.default_limit
     parameters = {
@@ -131,6 +132,8 @@ class Operation:
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     moves_money = False  # signs transactions that move customer funds
     schedule_minutes = None  # runs on a schedule of its own every so many minutes by default
+    needs_selection = False  # acts only on records named by id (never on "everything eligible")
+    option_names = ()  # its own options, kept in the run's parameters (see ``clean_options``)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -141,6 +144,13 @@ class Operation:
     def permission(cls):
         """The permission a user needs to run it (``solana_payments.run_<kind>``)."""
         return f"solana_payments.run_{cls.kind}"
+
+    @classmethod
+    def clean_options(cls, ids, options):
+        """The operation's own options, cleaned before any run is recorded (``ValueError`` otherwise)."""
+        if cls.needs_selection and not ids:
+            raise ValueError(f"{cls.kind} acts only on the {cls.model}s it is given: give their ids")
+        return options
 
     @classmethod
     def record_model(cls):

@@ -10,31 +10,9 @@ from .closing import ClosingMixin
 from .settling import SettlingMixin
 
 
-class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operation):
-    kind = "expire"
-    order = 2
-    model = "payment"
-    description = (
-        "Marks initiated payments past their deadline expired (after one last look at the chain), then "
-        "closes the token accounts of their wallets."
-    )
-    summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "skipped", "failed")
-    occasional_keys = ("flagged", "unswept", "stranded")
-
-    def eligible(self):
-        return Payment.objects.overdue().select_related("wallet")
-
-    def ineligible_reason(self, payment):
-        if payment.status != PaymentStatus.INITIATED:
-            return f"payment is {payment.status}, not initiated"
-        return f"deadline not reached (expires at {payment.expires_at:%Y-%m-%d %H:%M:%S %Z})"
-
-    def execute(self):
-        payments = self.select(["expires_at", "pk"])
-        self.set_total(len(payments))
-        for chunk in chunked(payments, self.CHUNK):
-            self.expire(chunk)
-            self.advance(len(chunk))
+class ExpiringMixin(ClosingMixin, SettlingMixin):
+    """One last look at the chain, then ``expired`` (or settled, or expired underpaid) and the wallet
+    closed: for expire, and for the cancellation of an open payment by hand (resolve)."""
 
     def expire(self, payments):
         self.load_options(payments)
@@ -79,3 +57,30 @@ class ExpireOperation(ClosingMixin, SettlingMixin, PaymentSelectionMixin, Operat
             else:
                 self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
         self.close_wallets([p.wallet for p in unpaid if p.pk in changed])
+
+
+class ExpireOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
+    kind = "expire"
+    order = 2
+    model = "payment"
+    description = (
+        "Marks initiated payments past their deadline expired (after one last look at the chain), then "
+        "closes the token accounts of their wallets."
+    )
+    summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "skipped", "failed")
+    occasional_keys = ("flagged", "unswept", "stranded")
+
+    def eligible(self):
+        return Payment.objects.overdue().select_related("wallet")
+
+    def ineligible_reason(self, payment):
+        if payment.status != PaymentStatus.INITIATED:
+            return f"payment is {payment.status}, not initiated"
+        return f"deadline not reached (expires at {payment.expires_at:%Y-%m-%d %H:%M:%S %Z})"
+
+    def execute(self):
+        payments = self.select(["expires_at", "pk"])
+        self.set_total(len(payments))
+        for chunk in chunked(payments, self.CHUNK):
+            self.expire(chunk)
+            self.advance(len(chunk))

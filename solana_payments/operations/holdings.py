@@ -41,6 +41,7 @@ class Holdings:
     lamports: int = 0
     tokens: dict = field(default_factory=dict)  # token pk -> TokenHolding
     swept: dict = field(default_factory=dict)  # asset key -> base units already moved to the receiver
+    refunded: dict = field(default_factory=dict)  # asset key -> base units refunded out of the wallet
 
     def amount_of(self, token):
         """Base units of ``token`` the wallet holds now."""
@@ -50,8 +51,10 @@ class Holdings:
         return holding.amount if holding else 0
 
     def received_of(self, token):
-        """Base units of ``token`` the wallet ever received: what it holds plus what was swept from it."""
-        return self.amount_of(token) + int(self.swept.get(asset_key(token), 0))
+        """Base units of ``token`` the wallet ever received: what it holds plus what was swept or refunded
+        out of it."""
+        key = asset_key(token)
+        return self.amount_of(token) + int(self.swept.get(key, 0)) + int(self.refunded.get(key, 0))
 
     def balances(self):
         """``{asset key: base units}`` of what it holds now (non-zero only), as stored on the wallet."""
@@ -84,7 +87,11 @@ def read_holdings(chain, wallet_tokens, *, commitment=None):
     plan = []
     keys = []
     for wallet, tokens in wallet_tokens.items():
-        holdings = Holdings(address=Pubkey.from_string(wallet.address), swept=dict(wallet.swept or {}))
+        holdings = Holdings(
+            address=Pubkey.from_string(wallet.address),
+            swept=dict(wallet.swept or {}),
+            refunded=dict(wallet.refunded or {}),
+        )
         plan.append((wallet, holdings, len(keys)))
         keys.append(holdings.address)
         for token in tokens:

@@ -418,7 +418,12 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         token = next((t for t in self.tokens_of(wallet) if t.pk == payment.paid_token_id), None)
         if token is None:
             return ""
-        missing = payment.paid_amount - int((wallet.swept or {}).get(asset_key(token), 0))
+        key = asset_key(token)
+        missing = (
+            payment.paid_amount
+            - int((wallet.swept or {}).get(key, 0))
+            - int((wallet.refunded or {}).get(key, 0))
+        )
         return _label(token, missing, token.mint) if missing > 0 else ""
 
     # -- items -----------------------------------------------------------------------------------------

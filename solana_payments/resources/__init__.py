@@ -25,7 +25,13 @@ Formats of the cells, the same in CSV, XLSX and JSON:
   by ``"; "``, e.g. ``"SOL 0.5; USDC 25.000001"``.
 """
 
-from .records import OneTimeWalletResource, OperationItemResource, OperationRunResource, PaymentResource
+from .records import (
+    DifferenceResource,
+    OneTimeWalletResource,
+    OperationItemResource,
+    OperationRunResource,
+    PaymentResource,
+)
 from .safety import (
     EXPORT_CHUNK_SIZE,
     FORMULA_TRIGGERS,
@@ -44,11 +50,13 @@ RESOURCES = (
     PaymentTokenResource,
     OperationRunResource,
     OperationItemResource,
+    DifferenceResource,
 )
 
 
 __all__ = [
     "EXPORT_CHUNK_SIZE",
+    "DifferenceResource",
     "FORMULA_TRIGGERS",
     "RESOURCES",
     "SENSITIVE_NAME",

@@ -8,6 +8,7 @@ from django.db.models.functions import Cast, Concat
 
 from ..amounts import format_units
 from ..models import (
+    Difference,
     OneTimeWallet,
     OperationItem,
     OperationRun,
@@ -17,6 +18,7 @@ from ..models import (
 from .safety import (
     JsonTextWidget,
     SafeModelResource,
+    WholeNumberWidget,
     column,
     moment,
     text,
@@ -284,3 +286,45 @@ class OperationItemResource(SafeModelResource):
 
 
 # -- tokens (import and export) -----------------------------------------------------------------------
+
+
+class DifferenceResource(SafeModelResource):
+    """The reconciliation report: one row per difference between the database and the chain."""
+
+    id = whole("id")
+    run = whole("run_id")
+    created_at = moment("created_at")
+    kind = text("kind")
+    is_open = column("is_open")
+    wallet = text("wallet__address")
+    wallet_state = text("wallet__state")
+    payment = text("payment__reference")
+    asset = text("asset")
+    recorded = column("recorded", WholeNumberWidget())
+    on_chain = column("on_chain", WholeNumberWidget())
+    account = text("account")
+    suggested_action = text("suggested_action")
+    detail = text("detail")
+
+    export_relations = ("wallet", "payment")
+
+    class Meta:
+        model = Difference
+        fields = (
+            "id",
+            "run",
+            "created_at",
+            "kind",
+            "is_open",
+            "wallet",
+            "wallet_state",
+            "payment",
+            "asset",
+            "recorded",
+            "on_chain",
+            "account",
+            "suggested_action",
+            "detail",
+        )
+        export_order = fields
+        name = "Reconciliation differences"

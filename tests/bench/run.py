@@ -39,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", default="docs/benchmark.json", help="where to write the table as JSON")
     parser.add_argument(
-        "--only", help="comma-separated scenarios (recheck,expire,sweep,reclaim,watch,export)"
+        "--only", help="comma-separated scenarios (recheck,expire,sweep,reclaim,watch,reconcile,export)"
     )
     args = parser.parse_args(argv)
     setup_django(args.db)
@@ -122,6 +122,9 @@ def budgets(row, scenario):
     if row["operation"] == "watch":
         limit = n / 50 + 4
         checks.append((f"RPC {row['rpc_requests']} <= N/50 + 4 = {limit:.0f}", row["rpc_requests"] <= limit))
+    if row["operation"] == "reconcile":
+        limit = n / 100 + 2
+        checks.append((f"RPC {row['rpc_requests']} <= N/100 + 2 = {limit:.0f}", row["rpc_requests"] <= limit))
     if row["operation"] == "sweep":
         n_sol, n_token = scenario.sol_wallets, scenario.token_wallets
         limit = math.ceil(n_sol / 9) + math.ceil(n_token / 6) + 2

@@ -38,6 +38,7 @@ COMMANDS = {
     "sweep": "send_solana_payments_from_one_time_wallets",
     "reclaim": "close_expired_one_time_wallets_and_reclaim_funds",
     "watch": "recheck_initiated_solana_payments",  # recheck's watch over N quiet (swept) wallets
+    "reconcile": "solana_payments_reconcile",  # N swept SOL wallets against the chain, without --deep
     "export": None,  # the payments CSV export, through the resource the admin uses
 }
 
@@ -188,6 +189,14 @@ class Bench:
             for keypair in keypairs[:topped_up]:  # money after the sweep: found, flagged, handed to sweep
                 self.localnet.airdrop(keypair.pubkey(), SOL_AMOUNT // 10)
             return Scenario(name, size, paid=topped_up)
+        if name == "reconcile":
+            keypairs = self.make(size, options={"SOL": SOL_AMOUNT}, status="confirmed", state="sent_funds")
+            Payment.objects.update(paid_token=self.tokens["SOL"], paid_amount=SOL_AMOUNT)
+            OneTimeWallet.objects.update(swept={"native": SOL_AMOUNT})
+            found = max(1, size // 500)
+            for keypair in keypairs[:found]:  # money in a wallet whose state says swept
+                self.localnet.airdrop(keypair.pubkey(), SOL_AMOUNT // 10)
+            return Scenario(name, size, paid=found)
         if name == "reclaim":
             for keypair in self.make(
                 size, options={"USDC": USDC_AMOUNT}, status="expired", state="payment_expired", overdue=True
@@ -257,6 +266,8 @@ class Bench:
             assert run.counts.get("watched") == size and run.counts.get("flagged") == scenario.paid, (
                 run.counts
             )
+        if name == "reconcile":
+            assert run.counts.get("differences") == scenario.paid, run.counts
         if name == "reclaim":
             per_tx = Counter(s for s in items.exclude(signature="").values_list("signature", flat=True))
             row["wallets_per_tx"] = max(per_tx.values(), default=0)

@@ -1,0 +1,254 @@
+"""The exceptions desk on a payment's page: refund it, accept it or cancel it.
+
+Each form works like the other operation pages: the first POST previews (a recorded dry run of the
+operation itself, with the form's values), and only a POST carrying ``post=yes`` asks for the run. A
+refund always waits for a second person's approval (see ``approvals``); a decision runs when queued.
+Every view checks the operation's permission itself: ``admin_view`` only checks staff.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from .. import jobs
+from ..models import OperationItem, OperationRun, OperationTrigger, Refund, RunStatus
+from ..operations import get_operation_class, run_operation
+from ..operations.refund import clean_amount, clean_destination
+from ..operations.resolve import DECISIONS, MAX_REASON_LENGTH
+from .actions import operation_action
+from .display import token_amount
+from .permissions import can_run
+from .previews import summarize
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(
+        required=False,
+        label="Amount",
+        help_text="In token units. Empty: the suggested amount (see the preview).",
+    )
+    to = forms.CharField(
+        required=False,
+        label="Refund to",
+        help_text="A wallet address. Empty: the payer, read from the chain.",
+        widget=forms.TextInput(attrs={"size": 48}),
+    )
+
+    def clean_amount(self):
+        return self._cleaned(clean_amount, "amount")
+
+    def clean_to(self):
+        return self._cleaned(clean_destination, "to")
+
+    def _cleaned(self, clean, name):
+        try:
+            return clean(self.cleaned_data.get(name))
+        except ValueError as exc:
+            message = str(exc)
+            raise forms.ValidationError(message[:1].upper() + message[1:] + ".") from None
+
+
+class ResolveForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[(d, d.capitalize()) for d in DECISIONS],
+        widget=forms.RadioSelect,
+        help_text="Accept: take what was received as paid. Cancel: an open payment the customer gave up.",
+    )
+    reason = forms.CharField(max_length=MAX_REASON_LENGTH, help_text="Required; recorded with your name.")
+
+
+FORMS = {"refund": RefundForm, "resolve": ResolveForm}
+
+refund_payments = operation_action(
+    "refund", "refund_payments", "Refund selected payments (suggested amounts, to their payers)…"
+)
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = [
+        "status",
+        "amount_display",
+        "destination",
+        "source",
+        "signature_link",
+        "fee",
+        "rent",
+        "landed_at",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "refunds"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("solana_payments.view_payment")  # a payment's refunds are part of it
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("token")
+
+    @admin.display(description="amount")
+    def amount_display(self, refund):
+        return token_amount(refund.amount, refund.token)
+
+    @admin.display(description="signature")
+    def signature_link(self, refund):
+        from .runs import explorer_link  # the runs admin imports the dashboard, which imports this module
+
+        return explorer_link(refund.signature)
+
+
+class DeskMixin:
+    """For the payment admin: ``<id>/refund/`` and ``<id>/resolve/``, a refund marker, the decisions."""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(
+                f"<path:object_id>/{kind}/",
+                self.admin_site.admin_view(self.desk_view),
+                {"kind": kind},
+                name=f"{info[0]}_{info[1]}_{kind}",
+            )
+            for kind in FORMS
+        ]
+        return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        desk = [
+            (reverse(f"admin:solana_payments_payment_{kind}", args=[object_id]), label)
+            for kind, label in (("refund", "Refund"), ("resolve", "Accept or cancel"))
+            if can_run(request.user, kind)
+        ]
+        extra_context = {**(extra_context or {}), "desk_links": desk}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="refunded")
+    def refund_display(self, payment):
+        if not payment.refunded_amount:
+            return "-"
+        return f"{token_amount(payment.refunded_amount, payment.paid_token)} ({payment.refund_marker})"
+
+    @admin.display(description="decisions")
+    def decisions_display(self, payment):
+        items = OperationItem.objects.filter(
+            payment=payment, run__kind="resolve", run__parameters__dry_run=False, outcome="done"
+        ).order_by("created_at")
+        if not items:
+            return "-"
+        return format_html_join(
+            "",
+            "<div>{} — {}</div>",
+            ((f"{item.created_at:%Y-%m-%d %H:%M}", item.reason) for item in items),
+        )
+
+    def desk_view(self, request, object_id, kind):
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if not can_run(request.user, kind):
+            raise PermissionDenied
+        payment = get_object_or_404(self.get_queryset(request), pk=object_id)
+        change_url = reverse(
+            "admin:solana_payments_payment_change", args=[payment.pk], current_app=self.admin_site.name
+        )
+        form = FORMS[kind](request.POST or None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            options = {k: v for k, v in form.cleaned_data.items()}
+            if request.POST.get("post") == "yes":
+                run = jobs.enqueue(
+                    kind,
+                    ids=[payment.pk],
+                    user=request.user,
+                    trigger=OperationTrigger.ADMIN_ACTION,
+                    **options,
+                )
+                self.tell_queued(request, kind, run)
+                return HttpResponseRedirect(change_url)
+            preview = summarize(
+                run_operation(
+                    kind,
+                    ids=[payment.pk],
+                    dry_run=True,
+                    trigger=OperationTrigger.ADMIN_ACTION,
+                    user=request.user,
+                    **options,
+                )
+            )
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Refund' if kind == 'refund' else 'Accept or cancel'} payment {payment.reference}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": payment,
+            "payment": payment,
+            "kind": kind,
+            "description": get_operation_class(kind).description,
+            "form": form,
+            "preview": preview,
+            "change_url": change_url,
+            "preview_url": preview
+            and reverse("admin:solana_payments_operationrun_change", args=[preview.run.pk]),
+            "record_noun": "payments",
+            "received": token_amount(payment.paid_amount, payment.paid_token),
+            "refunded": token_amount(payment.refunded_amount, payment.paid_token),
+        }
+        return TemplateResponse(request, "admin/solana_payments/payment/desk.html", context)
+
+    def tell_queued(self, request, kind, run):
+        url = reverse(
+            "admin:solana_payments_operationrun_change", args=[run.pk], current_app=self.admin_site.name
+        )
+        if run.status == RunStatus.AWAITING_APPROVAL:
+            text = '{} awaits approval by a second person: <a href="{}">run #{}</a>.'
+        else:
+            text = '{} queued: <a href="{}">run #{}</a>.'
+        self.message_user(request, format_html(text, kind.capitalize(), url, run.pk), messages.SUCCESS)
+
+
+def desk_notices(admin_site):
+    """What waits for the desk, for the dashboard: runs awaiting approval, underpaid payments not
+    refunded, and the open differences reconcile found (one query)."""
+    from ..models import Difference, Payment, PaymentException
+
+    runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
+    payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
+    differences = reverse("admin:solana_payments_difference_changelist", current_app=admin_site.name)
+    counts = count_each(
+        awaiting_approval=OperationRun.objects.filter(status=RunStatus.AWAITING_APPROVAL),
+        underpaid=Payment.objects.filter(exception=PaymentException.UNDERPAID, refunded_amount=0),
+        open_differences=Difference.objects.filter(is_open=True),
+    )
+    return {
+        **counts,
+        "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
+        "underpaid_url": f"{payments}?exception__exact={PaymentException.UNDERPAID}",
+        "differences_url": f"{differences}?is_open__exact=1",
+    }
+
+
+def count_each(**querysets):
+    """``{name: count}`` of several querysets in one query (a UNION ALL of their counts)."""
+    from django.db.models import CharField, Count, Value
+
+    first, *rest = (
+        queryset.order_by()
+        .annotate(key=Value(name, output_field=CharField()))
+        .values("key")
+        .annotate(n=Count("pk"))
+        .values_list("key", "n")
+        for name, queryset in querysets.items()
+    )
+    return {name: 0 for name in querysets} | dict(first.union(*rest, all=True))

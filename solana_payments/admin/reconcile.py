@@ -1,0 +1,59 @@
+"""The reconciliation report in the admin: differences between the database and the chain, read-only,
+filtered and exported (CSV, XLSX, JSON) like the other records."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ..resources import DifferenceResource
+from .actions import operation_action
+from .exports import ExportAdminMixin
+from .mixins import ReadOnlyAdminMixin
+
+reconcile_wallets = operation_action(
+    "reconcile", "reconcile_wallets", "Reconcile selected wallets with the chain (read-only)…"
+)
+
+
+class DifferenceAdmin(ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [DifferenceResource]
+    list_display = [
+        "kind",
+        "is_open",
+        "wallet_link",
+        "asset",
+        "recorded",
+        "on_chain",
+        "suggested_action",
+        "detail",
+        "run",
+        "created_at",
+    ]
+    list_filter = ["is_open", "kind", "suggested_action"]
+    search_fields = ["wallet__address", "payment__reference", "account", "asset"]
+    list_select_related = ["wallet", "run"]
+    fields = [
+        "kind",
+        "is_open",
+        "wallet_link",
+        "payment",
+        "asset",
+        "recorded",
+        "on_chain",
+        "account",
+        "suggested_action",
+        "detail",
+        "run",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("solana_payments.view_difference") or request.user.has_perm(
+            "solana_payments.run_reconcile"
+        )
+
+    @admin.display(description="wallet", ordering="wallet__address")
+    def wallet_link(self, difference):
+        url = reverse("admin:solana_payments_onetimewallet_change", args=[difference.wallet_id])
+        return format_html('<a href="{}">{}</a>', url, difference.wallet.address)

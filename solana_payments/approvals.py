@@ -1,0 +1,213 @@
+"""Four-eyes approval: runs that wait for a second person before they move money.
+
+Held (``awaiting approval`` instead of queued):
+- every refund, whatever starts it and whatever the amount;
+- a run of another operation that moves money, started from the admin or a command, whose preview would
+  move more of some token than ``APPROVAL_THRESHOLDS`` allows (``{"SOL": "10", "USDC": "1000"}``, token
+  units). Schedules are never held: the maintenance of ordinary payments keeps going.
+
+A held run keeps its preview (a recorded dry run of the same operation over the same records). Another
+user with ``solana_payments.approve_runs`` approves or rejects it after seeing that preview; the
+requester never decides on their own run. An approved refund executes the previewed plan exactly (the
+amount and destination of each payment are pinned in the run's parameters).
+
+When the approved run starts, the chain is previewed again. The preview no longer holds, and the run
+fails without moving anything, when:
+- a record the approved preview would have acted on would now be skipped or fail, or
+- some token would move more than the approved preview showed (any increase: the approver said yes to
+  an amount, not to "about" it).
+Less money moving (fees, an account already closed) is within what was approved.
+"""
+
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from .amounts import format_units
+from .conf import app_settings
+from .models import (
+    ApprovalDecision,
+    ItemOutcome,
+    OperationItem,
+    OperationRun,
+    OperationTrigger,
+    PaymentToken,
+    RunStatus,
+)
+
+APPROVE_PERMISSION = "solana_payments.approve_runs"
+HELD_TRIGGERS = (OperationTrigger.ADMIN_ACTION, OperationTrigger.DASHBOARD, OperationTrigger.COMMAND)
+ALWAYS_HELD = ("refund",)
+
+
+def clean_thresholds(value):
+    """``{symbol: Decimal}`` from the setting, or ``ValueError`` saying what is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError("APPROVAL_THRESHOLDS must map token symbols to amounts in token units")
+    cleaned = {}
+    for symbol, amount in value.items():
+        try:
+            number = Decimal(str(amount))
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0 or isinstance(amount, float):
+            raise ValueError(
+                f"APPROVAL_THRESHOLDS[{symbol!r}] must be a non-negative decimal string, not {amount!r}"
+            )
+        cleaned[str(symbol)] = number
+    return cleaned
+
+
+def may_hold(kind, trigger):
+    """Whether a run of ``kind`` started by ``trigger`` needs a preview to decide if it waits."""
+    from .operations import get_operation_class
+
+    if kind in ALWAYS_HELD:
+        return True
+    return (
+        get_operation_class(kind).moves_money
+        and trigger in HELD_TRIGGERS
+        and bool(app_settings.APPROVAL_THRESHOLDS)
+    )
+
+
+def planned_totals(run):
+    """``{token: base units}`` the would-do items of a dry run plan to move."""
+    rows = (
+        run.items.filter(outcome=ItemOutcome.WOULD_DO, amount__isnull=False, token__isnull=False)
+        .values_list("token", "amount")
+        .order_by()
+    )
+    totals = Counter()
+    for token, amount in rows:
+        totals[token] += amount
+    tokens = PaymentToken.objects.in_bulk(list(totals))
+    return {tokens[pk]: total for pk, total in totals.items()}
+
+
+def hold_reason(kind, preview):
+    """Why a run whose dry run is ``preview`` waits for approval, or ``""``."""
+    if kind in ALWAYS_HELD:
+        return "every refund waits for a second person"
+    limits = clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
+    for token, total in sorted(planned_totals(preview).items(), key=lambda pair: pair[0].symbol):
+        limit = limits.get(token.symbol)
+        if limit is None:
+            continue
+        allowed = int(limit * 10**token.decimals)
+        if total > allowed:
+            return (
+                f"would move {format_units(total, token.decimals)} {token.symbol}, more than the approval "
+                f"threshold of {limit.normalize():f} {token.symbol}"
+            )
+    return ""
+
+
+def plan_of(preview):
+    """The refunds a preview shows, pinned for the approved run: ``{payment id: {amount, to}}``."""
+    items = preview.items.filter(outcome=ItemOutcome.WOULD_DO, payment__isnull=False, amount__isnull=False)
+    return {str(i.payment_id): {"amount": i.amount, "to": i.destination} for i in items}
+
+
+def hold_if_needed(kind, *, ids, limit, sleep, user, trigger, options):
+    """Preview the run and, if it must wait, record it ``awaiting approval``; returns it, or None."""
+    from .operations import run_operation
+
+    if not may_hold(kind, trigger):
+        return None
+    preview = run_operation(
+        kind, ids=ids, limit=limit, sleep=sleep, dry_run=True, trigger=trigger, user=user, **options
+    )
+    reason = hold_reason(kind, preview)
+    if not reason:
+        return None
+    parameters = {"ids": ids, "limit": limit, "sleep": sleep, "dry_run": False, **options, "held": reason}
+    if kind == "refund":
+        parameters["plan"] = plan_of(preview)
+    return OperationRun.objects.create(
+        kind=kind,
+        trigger=trigger,
+        requested_by=user if user is not None and user.is_authenticated else None,
+        parameters=parameters,
+        status=RunStatus.AWAITING_APPROVAL,
+        preview=preview,
+    )
+
+
+def check_decider(run, user):
+    if not user.has_perm(APPROVE_PERMISSION):
+        raise PermissionDenied("approving runs needs the approve_runs permission")
+    if run.requested_by_id is not None and run.requested_by_id == user.pk:
+        raise PermissionDenied("a run is approved by someone other than the person who asked for it")
+
+
+def approve(run, user):
+    """Approve a held run: it is queued on django-q2 to run what was previewed."""
+    from .jobs import send_to_queue
+
+    check_decider(run, user)
+    with transaction.atomic():
+        changed = OperationRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
+            status=RunStatus.QUEUED,
+            decision=ApprovalDecision.APPROVED,
+            decided_by=user,
+            decided_at=timezone.now(),
+        )
+        if not changed:
+            raise ValueError(f"run #{run.pk} is not awaiting approval")
+        send_to_queue(run)
+    run.refresh_from_db()
+    return run
+
+
+def reject(run, user, reason=""):
+    check_decider(run, user)
+    now = timezone.now()
+    changed = OperationRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
+        status=RunStatus.REJECTED,
+        decision=ApprovalDecision.REJECTED,
+        decided_by=user,
+        decided_at=now,
+        finished_at=now,
+        decision_reason=" ".join(str(reason or "").split())[:300],
+    )
+    if not changed:
+        raise ValueError(f"run #{run.pk} is not awaiting approval")
+    run.refresh_from_db()
+    return run
+
+
+def preview_still_holds(run, chain=None):
+    """``""`` when a fresh dry run still matches the approved preview, else what changed."""
+    from .jobs import _arguments
+    from .operations import run_operation
+
+    approved = run.preview
+    if approved is None:
+        return ""
+    arguments = {**_arguments(run.parameters, run.kind), "dry_run": True}
+    fresh = run_operation(run.kind, trigger=run.trigger, user=run.requested_by, chain=chain, **arguments)
+    if fresh.status == RunStatus.FAILED:
+        return f"the new preview failed: {fresh.error}"
+    problems = []
+    key = "wallet_id" if run.kind in ("sweep", "reclaim") else "payment_id"
+    planned = set(_planned(approved).values_list(key, flat=True))
+    still = set(_planned(fresh).values_list(key, flat=True))
+    for pk in sorted(pk for pk in planned - still if pk):
+        item = fresh.items.filter(**{key: pk}).exclude(outcome=ItemOutcome.WOULD_DO).first()
+        problems.append(f"#{pk} would now not be done ({item.reason if item else 'no longer selected'})")
+    before = planned_totals(approved)
+    for token, total in planned_totals(fresh).items():
+        if total > before.get(token, 0):
+            problems.append(
+                f"{format_units(total, token.decimals)} {token.symbol} would move, "
+                f"{format_units(before.get(token, 0), token.decimals)} {token.symbol} were approved"
+            )
+    return "; ".join(problems)
+
+
+def _planned(run):
+    return OperationItem.objects.filter(run=run, outcome=ItemOutcome.WOULD_DO)

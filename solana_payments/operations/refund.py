@@ -1,0 +1,477 @@
+"""refund: money sent back to the customer, in the token the payment was paid in, exactly once.
+
+- **How much**: the ``amount`` asked for, or the suggested one (``suggested_amount``); never more than
+  the wallet received in that token, less what was already refunded.
+- **To whom**: the ``to`` address given, or the payer read from the chain. It must be on curve (a key
+  someone holds) and not a token account. Tokens go to the destination's associated token account for
+  the token's program, created in the same transaction when missing (the fee payer pays the rent, which
+  is recorded).
+- **From where**: the one-time wallet while it still holds the amount (claimed for the run, so no sweep
+  takes it meanwhile); otherwise the refund wallet (``REFUND_WALLET_KEYPAIR``). Without one, refunds of
+  money that has left the wallet are refused with the reason.
+- **Exactly once**: a payment has at most one ``pending`` refund (a database constraint). The signed
+  transaction is written before it is sent; the next refund run of the payment first asks the chain
+  about it: landed means done, failed or expired-and-absent means over, and one that may still land is
+  re-sent as the very same bytes.
+
+Refunds out of the one-time wallet are added to its ``refunded`` ledger, which ``Holdings.received_of``
+reads, so the chain rule still counts that money as received (no payment looks underpaid after a refund).
+"""
+
+import base64
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+from spl.token.instructions import create_idempotent_associated_token_account, transfer_checked
+from spl.token.models import TransferCheckedParams
+
+from ..amounts import to_base_units
+from ..chain.accounts import RENT_EXEMPT_MINIMUM, ata_rent, is_token_program, token_account_from_account
+from ..chain.commitment import status_reached
+from ..chain.keypairs import parse_keypair
+from ..chain.transactions import expected_fee
+from ..conf import app_settings
+from ..exceptions import WalletKeyError
+from ..models import (
+    ItemOutcome,
+    OneTimeWallet,
+    Payment,
+    PaymentException,
+    Refund,
+    RefundSource,
+    RefundStatus,
+    WalletState,
+)
+from ..signals import payment_refunded
+from .base import Operation, PaymentSelectionMixin
+from .holdings import asset_key, read_holdings, token_account_address, token_program_id
+from .payers import find_incoming
+from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
+from .settling import describe
+
+logger = logging.getLogger(__name__)
+
+
+def clean_amount(value):
+    """A refund amount in token units (a decimal string), or None for the suggested amount."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"amount {value!r} is not a number") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"amount must be a positive number, not {value!r}")
+    return str(amount)
+
+
+def clean_destination(value):
+    """An address to refund to, or None for the payer: it must parse and be on curve."""
+    if value in (None, ""):
+        return None
+    try:
+        key = Pubkey.from_string(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a Solana address") from None
+    if not key.is_on_curve():
+        raise ValueError(
+            f"{key} is off curve: no one holds a key for it (a program or token account address?); "
+            "give the customer's wallet address"
+        )
+    return str(key)
+
+
+def clean_plan(plan):
+    """The approved preview's refunds: ``{payment id: {"amount": base units, "to": address}}``."""
+    if not isinstance(plan, dict):
+        raise ValueError("plan must map payment ids to an amount and a destination")
+    cleaned = {}
+    for pk, entry in plan.items():
+        amount = entry.get("amount") if isinstance(entry, dict) else None
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise ValueError(
+                f"plan for payment {pk}: the amount must be a positive whole number of base units"
+            )
+        cleaned[str(pk)] = {"amount": amount, "to": clean_destination(entry.get("to"))}
+    return cleaned
+
+
+def suggested_amount(payment, received, refunded):
+    """What to refund when no amount is given (base units of the paid token).
+
+    Not accepted (open or expired: underpaid, paid late) -> everything received; overpaid -> the excess
+    over the amount asked; topped up or paid twice -> what arrived after it was settled; any other
+    accepted payment -> up to what was paid. Always less what was already refunded.
+    """
+    left = max(0, received - refunded)
+    if not payment.is_settled:
+        return left
+    if payment.exception == PaymentException.OVERPAID:
+        asked = next((o.amount for o in payment.options.all() if o.token_id == payment.paid_token_id), 0)
+        return min(left, max(0, received - asked - refunded))
+    if payment.exception in (PaymentException.TOPPED_UP, PaymentException.PAID_TWICE):
+        return min(left, max(0, received - (payment.paid_amount or 0) - refunded))
+    return left
+
+
+class Refused(Exception):
+    """A refund this run will not send, with the reason (a skipped item)."""
+
+
+class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
+    kind = "refund"
+    order = 7
+    model = "payment"
+    description = "Sends money back to the payer (or a given address) in the token it was paid in, once."
+    moves_money = True
+    needs_selection = True
+    option_names = ("amount", "to", "plan")
+    summary_keys = ("scanned", "refunded", "skipped", "failed")
+    occasional_keys = ("recovered",)
+
+    @classmethod
+    def clean_options(cls, ids, options):
+        options = super().clean_options(ids, options)
+        cleaned = {
+            **options,
+            "amount": clean_amount(options.get("amount")),
+            "to": clean_destination(options.get("to")),
+        }
+        if options.get("plan") is not None:
+            cleaned["plan"] = clean_plan(options["plan"])
+        return cleaned
+
+    def eligible(self):
+        return Payment.objects.filter(paid_token__isnull=False, paid_amount__gt=0).select_related(
+            "wallet", "paid_token"
+        )
+
+    def ineligible_reason(self, payment):
+        return "nothing was received for this payment: there is nothing to refund"
+
+    def execute(self):
+        self.chain_error = None
+        payments = self.select(["pk"])
+        self.set_total(len(payments))
+        self.load_options(payments)
+        for payment in payments:
+            self.counts["scanned"] += 1
+            try:
+                self.refund(payment)
+            except Refused as exc:
+                if str(exc):
+                    self.skip(str(exc), payment=payment, wallet=payment.wallet)
+            self.advance()
+            if self.chain_error:
+                raise self.chain_error
+
+    # -- one payment -----------------------------------------------------------------------------------
+
+    def refund(self, payment):
+        pending = Refund.objects.filter(payment=payment, status=RefundStatus.PENDING).first()
+        if pending is not None:
+            if self.dry_run:
+                raise Refused(f"a refund is in flight ({pending.signature}): the run asks the chain first")
+            state = self.recover(pending, payment)
+            if state == LANDED and pending.run_id != self.run.pk:
+                raise Refused(
+                    "an earlier refund of this payment landed meanwhile (recorded above): "
+                    "not refunding again in this run; check the amounts and refund again if needed"
+                )
+            if state != FAILED:
+                return
+        token = payment.paid_token
+        wallet = payment.wallet
+        self.pause()
+        holdings = read_holdings(self.chain, {wallet: [] if token.is_native else [token]})[wallet.pk]
+        refunded = Payment.objects.filter(pk=payment.pk).values_list("refunded_amount", flat=True).get()
+        received = holdings.received_of(token)
+        left = max(0, received - refunded)
+        amount = self.amount(payment, token, received, refunded)
+        if amount > left:
+            raise Refused(
+                f"refused: {describe(amount, token)} is more than was received and not yet refunded "
+                f"({describe(left, token)}: received {describe(received, token)}, "
+                f"refunded {describe(refunded, token)})"
+            )
+        destination = self.destination(payment, holdings, token)
+        source, keypair = self.source(payment, holdings, token, amount)
+        built = self.build(payment, token, amount, destination, keypair)
+        if self.dry_run:
+            self.record(
+                ItemOutcome.DONE,
+                count="refunded",
+                reason=f"refund {describe(amount, token)} to {destination} from the {source.label}",
+                token=token,
+                amount=amount,
+                destination=str(destination),
+                fee=built["fee"],
+                rent=built["rent"],
+                payment=payment,
+                wallet=wallet,
+            )
+            return
+        tx = built["transaction"]
+        try:
+            with transaction.atomic():
+                refund = Refund.objects.create(
+                    payment=payment,
+                    run=self.run,
+                    token=token,
+                    amount=amount,
+                    source=source,
+                    destination=str(destination),
+                    signature=str(tx.signatures[0]),
+                    signed_transaction=base64.b64encode(bytes(tx)).decode(),
+                    valid_until=built["valid_until"],
+                    fee=built["fee"],
+                    rent=built["rent"],
+                )
+        except IntegrityError:
+            raise Refused("another refund of this payment is in flight") from None
+        self.send_refund(refund, payment, tx)
+
+    def planned(self, payment):
+        """This payment's entry in the approved plan (None when the run has no plan)."""
+        plan = self.options.get("plan")
+        if plan is None:
+            return None
+        if str(payment.pk) not in plan:
+            raise Refused("not in the approved preview: nothing is refunded for it in this run")
+        return plan[str(payment.pk)]
+
+    def amount(self, payment, token, received, refunded):
+        planned = self.planned(payment)
+        if planned is not None:
+            return planned["amount"]
+        if self.options.get("amount") is None:
+            amount = suggested_amount(payment, received, refunded)
+            if amount <= 0:
+                raise Refused(
+                    f"nothing to suggest: received {describe(received, token)}, "
+                    f"refunded {describe(refunded, token)}; give an amount"
+                )
+            return amount
+        try:
+            return to_base_units(
+                Decimal(self.options["amount"]), token.decimals, what=f"{token.symbol} amount"
+            )
+        except ValueError as exc:
+            raise Refused(f"refused: {exc}") from None
+
+    def destination(self, payment, holdings, token):
+        planned = self.planned(payment)
+        address = (planned or {}).get("to") or self.options.get("to") or payment.payer
+        if not address:
+            self.pause()
+            found = find_incoming(self.chain, [(payment.pk, holdings.where_is(token), token)])
+            address = found[payment.pk].payer if payment.pk in found else ""
+        if not address:
+            raise Refused("no payer found on chain or on record: give the address to refund to")
+        try:
+            address = clean_destination(address)
+        except ValueError as exc:
+            raise Refused(f"refused: {exc}") from None
+        self._destination_account = self.chain.get_account(address)
+        account = self._destination_account
+        if account is not None and is_token_program(account.owner):
+            raise Refused(f"refused: {address} is a token account, not a wallet: give its owner's address")
+        return Pubkey.from_string(address)
+
+    def source(self, payment, holdings, token, amount):
+        """``(RefundSource, keypair)``: the one-time wallet while it holds the amount, else the refund wallet."""
+        wallet = payment.wallet
+        held = holdings.amount_of(token)
+        why_not = ""
+        if held < amount:
+            why_not = f"the one-time wallet holds {describe(held, token)}"
+        elif wallet.pending_signature:
+            why_not = "a sweep of the one-time wallet is in flight"
+        elif token.is_native and 0 < held - amount < RENT_EXEMPT_MINIMUM:
+            why_not = "the one-time wallet would be left with less than its rent-exempt minimum"
+        if not why_not:
+            if not self.claim([wallet], WalletState.values, self.wallet_refs):
+                raise Refused("")  # claim() recorded why
+            try:
+                return RefundSource.WALLET, wallet.keypair()
+            except WalletKeyError as exc:  # an undecryptable key: say so, never send from elsewhere silently
+                raise Refused(f"the one-time wallet's key: {exc}") from None
+        if not app_settings.REFUND_WALLET_KEYPAIR:
+            raise Refused(
+                f"{why_not}, and no REFUND_WALLET_KEYPAIR is configured: a swept payment can be refunded "
+                "only from a refund wallet"
+            )
+        keypair = parse_keypair(app_settings.REFUND_WALLET_KEYPAIR, name="REFUND_WALLET_KEYPAIR")
+        self.pause()
+        if token.is_native:
+            balance = self.chain.get_balance(keypair.pubkey())
+            spare = balance - RENT_EXEMPT_MINIMUM
+        else:
+            account = self.chain.get_account(token_account_address(keypair.pubkey(), token))
+            decoded = token_account_from_account(account) if account is not None else None
+            spare = balance = decoded.amount if decoded else 0
+        if spare < amount:
+            raise Refused(f"{why_not}, and the refund wallet holds only {describe(max(balance, 0), token)}")
+        return RefundSource.REFUND_WALLET, keypair
+
+    @staticmethod
+    def wallet_refs(wallet):
+        return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
+
+    def build(self, payment, token, amount, destination, keypair):
+        fee_payer = self.fee_payer()
+        source = keypair.pubkey()
+        rent = 0
+        if token.is_native:
+            if self._destination_account is None and amount < RENT_EXEMPT_MINIMUM:
+                raise Refused(
+                    f"refused: {destination} does not exist yet and {describe(amount, token)} is below the "
+                    "rent-exempt minimum of a new account (0.00089088 SOL)"
+                )
+            instructions = [
+                transfer(TransferParams(from_pubkey=source, to_pubkey=destination, lamports=amount))
+            ]
+        else:
+            mint, program = Pubkey.from_string(token.mint), token_program_id(token)
+            target = token_account_address(destination, token)
+            instructions = []
+            self.pause()
+            if self.chain.get_account(target) is None:
+                instructions.append(
+                    create_idempotent_associated_token_account(fee_payer.pubkey(), destination, mint, program)
+                )
+                rent = ata_rent(program)
+            instructions.append(
+                transfer_checked(
+                    TransferCheckedParams(
+                        program_id=program,
+                        source=token_account_address(source, token),
+                        mint=mint,
+                        dest=target,
+                        owner=source,
+                        amount=amount,
+                        decimals=token.decimals,
+                    )
+                )
+            )
+        self.pause()
+        blockhash = self.chain.get_latest_blockhash()
+        signers = [fee_payer] if source == fee_payer.pubkey() else [fee_payer, keypair]
+        message = MessageV0.try_compile(fee_payer.pubkey(), instructions, [], blockhash.blockhash)
+        return {
+            "transaction": VersionedTransaction(message, signers),
+            "fee": expected_fee(len(signers)),
+            "rent": rent,
+            "valid_until": blockhash.last_valid_block_height,
+        }
+
+    # -- sending and recovery --------------------------------------------------------------------------
+
+    def send_refund(self, refund, payment, tx, note=""):
+        sent = send_and_confirm(self, [tx])
+        self.chain_error = self.chain_error or sent.chain_error
+        outcome = sent.outcomes[refund.signature]
+        if outcome.state == LANDED:
+            self.landed(refund, payment, note=note)
+        elif outcome.state == FAILED:
+            self.failed(refund, payment, outcome.error, fee=refund.fee if outcome.fee_charged else 0)
+        else:
+            self.record(
+                ItemOutcome.FAILED,
+                reason=f"refund sent but not confirmed ({outcome.error}); the next refund run of this "
+                "payment asks the chain first",
+                signature=refund.signature,
+                token=refund.token,
+                amount=refund.amount,
+                destination=refund.destination,
+                payment=payment,
+                wallet=payment.wallet,
+            )
+        return outcome.state
+
+    def recover(self, refund, payment):
+        """Settle a refund written ahead by an earlier run; returns landed / failed / unknown."""
+        self.pause()
+        (status,) = self.chain.get_signature_statuses([refund.signature])
+        note = "earlier transaction landed"
+        if status is not None and status.err is None and status_reached(status, "confirmed"):
+            self.counts["recovered"] += 1
+            self.landed(refund, payment, note=note)
+            return LANDED
+        if status is not None and status.err is not None:
+            self.failed(refund, payment, f"earlier refund failed on chain: {status.err}", fee=refund.fee)
+            return FAILED
+        if status is None and self.chain.get_block_height() > refund.valid_until:
+            Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
+                status=RefundStatus.FAILED, error="its blockhash expired before it landed"
+            )
+            return FAILED
+        tx = VersionedTransaction.from_bytes(base64.b64decode(refund.signed_transaction))
+        state = self.send_refund(refund, payment, tx, note=note)
+        if state == LANDED:
+            self.counts["recovered"] += 1
+        return state
+
+    def landed(self, refund, payment, note=""):
+        now = timezone.now()
+        with transaction.atomic():
+            if not Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
+                status=RefundStatus.LANDED, landed_at=now
+            ):
+                return
+            Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
+            if refund.source == RefundSource.WALLET:
+                wallet = OneTimeWallet.objects.select_for_update().get(pk=payment.wallet_id)
+                key = asset_key(refund.token)
+                ledger = dict(wallet.refunded or {})
+                ledger[key] = int(ledger.get(key, 0)) + refund.amount
+                OneTimeWallet.objects.filter(pk=wallet.pk).update(refunded=ledger, last_activity_at=now)
+                payment.wallet.refunded = ledger
+            payment.refunded_amount = (payment.refunded_amount or 0) + refund.amount
+            transaction.on_commit(lambda: announce_refund(payment, refund))
+        source = RefundSource(refund.source).label
+        reason = f"refunded {describe(refund.amount, refund.token)} to {refund.destination} from the {source}"
+        self.record(
+            ItemOutcome.DONE,
+            count="refunded",
+            reason=f"{reason}; {note}" if note else reason,
+            signature=refund.signature,
+            token=refund.token,
+            amount=refund.amount,
+            destination=refund.destination,
+            fee=refund.fee,
+            rent=refund.rent,
+            payment=payment,
+            wallet=payment.wallet,
+        )
+
+    def failed(self, refund, payment, error, *, fee=0):
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
+            status=RefundStatus.FAILED, error=error[:300], fee=fee
+        )
+        self.record(
+            ItemOutcome.FAILED,
+            reason=f"refund failed: {error}",
+            signature=refund.signature,
+            token=refund.token,
+            amount=refund.amount,
+            destination=refund.destination,
+            fee=fee,
+            payment=payment,
+            wallet=payment.wallet,
+        )
+
+
+def announce_refund(payment, refund):
+    for receiver, result in payment_refunded.send_robust(sender=Payment, payment=payment, refund=refund):
+        if isinstance(result, Exception):
+            logger.error(
+                "payment_refunded receiver %r failed for payment %s: %r", receiver, payment.pk, result
+            )

@@ -1,0 +1,163 @@
+"""resolve: an operator's decision about a payment the rules left open, with a required reason.
+
+- **accept**: an expired (underpaid, late, or paid after the window) or an underpaid open payment is
+  accepted as paid with what its wallet received. ``payment_accepted`` is sent once (the update is guarded
+  by the status read), the exception is cleared (the decision is the answer to it, and the funds are no
+  longer held by ``HOLD_FLAGGED_FUNDS``) and the wallet goes to sweep.
+- **cancel**: an open (``initiated``) payment is cancelled: its deadline becomes now and it is expired
+  the way expire does it (one last look at the chain, then the wallet to reclaim). Money that arrives
+  later is found by the watch and judged like any late payment.
+
+Each decision is one item: who, when (the item's time) and the reason.
+"""
+
+from django.utils import timezone
+
+from ..models import ItemOutcome, Payment, PaymentStatus
+from ..payments import Settlement, settle_payments
+from .base import Operation, PaymentSelectionMixin, chunked
+from .expire import ExpiringMixin
+from .payers import find_incoming
+from .settling import describe
+
+ACCEPT, CANCEL = "accept", "cancel"
+DECISIONS = (ACCEPT, CANCEL)
+MAX_REASON_LENGTH = 200
+
+
+def clean_decision(decision, reason):
+    """``(decision, reason)`` cleaned, or ``ValueError`` saying what is wrong."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise ValueError("a reason is required: say why the payment is accepted or cancelled")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValueError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    return decision, reason
+
+
+def who(run):
+    user = run.requested_by
+    return user.get_username() if user is not None else f"a {run.get_trigger_display()}"
+
+
+class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
+    kind = "resolve"
+    order = 6
+    model = "payment"
+    description = (
+        "Accepts an expired, underpaid or late payment as paid, or cancels an open one, with a reason."
+    )
+    needs_selection = True
+    option_names = ("decision", "reason")
+    summary_keys = ("scanned", "accepted", "cancelled", "skipped", "failed")
+    occasional_keys = ("settled", "underpaid", "closed", "flagged", "unswept")
+
+    @classmethod
+    def clean_options(cls, ids, options):
+        options = super().clean_options(ids, options)
+        decision, reason = clean_decision(options.get("decision"), options.get("reason"))
+        return {**options, "decision": decision, "reason": reason}
+
+    @property
+    def decision(self):
+        return self.options["decision"]
+
+    def eligible(self):
+        statuses = [PaymentStatus.INITIATED]
+        if self.decision == ACCEPT:
+            statuses.append(PaymentStatus.EXPIRED)
+        return Payment.objects.filter(status__in=statuses).select_related("wallet")
+
+    def ineligible_reason(self, payment):
+        if self.decision == CANCEL:
+            return f"payment is {payment.status}: only an open (initiated) payment can be cancelled"
+        return f"payment is already settled ({payment.status}): there is nothing to accept"
+
+    def execute(self):
+        payments = self.select(["pk"])
+        self.set_total(len(payments))
+        for chunk in chunked(payments, self.CHUNK):
+            if self.decision == ACCEPT:
+                self.accept(chunk)
+            else:
+                self.cancel(chunk)
+            self.advance(len(chunk))
+
+    def note(self, verb):
+        return f"{verb} by {who(self.run)}: {self.options['reason']}"
+
+    # -- accept ----------------------------------------------------------------------------------------
+
+    def accept(self, payments):
+        self.load_options(payments)
+        found = self.read_payments(payments)
+        self.counts["scanned"] += len(payments)
+        received = []
+        for payment, assessment, holdings in found:
+            if assessment.token is None:
+                self.skip(
+                    "nothing was received in its wallet: there is nothing to accept",
+                    payment=payment,
+                    wallet=payment.wallet,
+                )
+            else:
+                received.append((payment, assessment, holdings))
+        if not received:
+            return
+        self.pause()
+        evidence = find_incoming(
+            self.chain, [(p.pk, h.where_is(a.token), a.token) for p, a, h in received if not p.paid_signature]
+        )
+        settlements = [Settlement(p, a, evidence.get(p.pk)) for p, a, _ in received]
+        if self.dry_run:
+            accepted = {s.payment.pk for s in settlements}
+        else:
+            from_statuses = (PaymentStatus.INITIATED, PaymentStatus.EXPIRED)
+            accepted = {
+                p.pk for p in settle_payments(settlements, from_statuses=from_statuses, announce_flags=False)
+            }
+        for payment, assessment, _ in received:
+            if payment.pk not in accepted:
+                self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
+                continue
+            self.record(
+                ItemOutcome.DONE,
+                count="accepted",
+                payment=payment,
+                wallet=payment.wallet,
+                token=assessment.token,
+                amount=assessment.held,
+                reason=f"{self.note('accepted')} (received {describe(assessment.held, assessment.token)})",
+            )
+
+    # -- cancel ----------------------------------------------------------------------------------------
+
+    def cancel(self, payments):
+        now = timezone.now()
+        pks = [p.pk for p in payments]
+        if not self.dry_run:  # the deadline is now: a late payment's window counts from the cancellation
+            Payment.objects.filter(pk__in=pks, status=PaymentStatus.INITIATED, expires_at__gt=now).update(
+                expires_at=now
+            )
+        for payment in payments:
+            payment.expires_at = min(payment.expires_at, now)
+        self.expire(payments)
+        statuses = dict(Payment.objects.filter(pk__in=pks).values_list("pk", "status"))
+        for payment in payments:
+            status = PaymentStatus.EXPIRED if self.dry_run else statuses[payment.pk]
+            if status == PaymentStatus.EXPIRED:
+                self.record(
+                    ItemOutcome.DONE,
+                    count="cancelled",
+                    payment=payment,
+                    wallet=payment.wallet,
+                    reason=self.note("cancelled"),
+                )
+            elif status != PaymentStatus.INITIATED:
+                self.skip(
+                    "not cancelled: it was paid in full on chain and is settled; refund it instead",
+                    payment=payment,
+                    wallet=payment.wallet,
+                )
