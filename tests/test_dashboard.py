@@ -166,7 +166,9 @@ def test_query_count_does_not_grow_with_payments(admin_client, tokens):
         response = admin_client.get(DASHBOARD)
     assert figures(response)["expire"]["Initiated past their deadline"] == 1490
     assert len(many.captured_queries) == len(few.captured_queries), [q["sql"] for q in many.captured_queries]
-    assert len(few.captured_queries) <= 20
+    # session and user, the tiles, the funds the chain reads saw (a query per category), runs, exports,
+    # the desk's notices, the cluster and the schedules: a fixed number, whatever the table sizes
+    assert len(few.captured_queries) <= 26
     # the RPC node of these tests is a closed port: a warning, not an error
     assert "The RPC node is not answering" in response.content.decode()
 

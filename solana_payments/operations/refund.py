@@ -279,7 +279,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             address = clean_destination(address)
         except ValueError as exc:
             raise Refused(f"refused: {exc}") from None
-        self._destination_account = self.chain.get_account(address)
+        self._destination_account = self.chain.get_accounts([address])[0]
         account = self._destination_account
         if account is not None and is_token_program(account.owner):
             raise Refused(f"refused: {address} is a token account, not a wallet: give its owner's address")
@@ -314,7 +314,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             balance = self.chain.get_balance(keypair.pubkey())
             spare = balance - RENT_EXEMPT_MINIMUM
         else:
-            account = self.chain.get_account(token_account_address(keypair.pubkey(), token))
+            account = self.chain.get_accounts([token_account_address(keypair.pubkey(), token)])[0]
             decoded = token_account_from_account(account) if account is not None else None
             spare = balance = decoded.amount if decoded else 0
         if spare < amount:
@@ -343,7 +343,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             target = token_account_address(destination, token)
             instructions = []
             self.pause()
-            if self.chain.get_account(target) is None:
+            if self.chain.get_accounts([target])[0] is None:
                 instructions.append(
                     create_idempotent_associated_token_account(fee_payer.pubkey(), destination, mint, program)
                 )
