@@ -4,6 +4,8 @@ from solders.keypair import Keypair
 
 from solana_payments.models import PaymentToken, TokenProgram
 
+pytest_plugins = ["tests.support.browser", "tests.support.cluster"]  # browser and cluster fixtures
+
 TEST_FERNET_KEY = Fernet.generate_key().decode()
 
 
@@ -74,7 +76,7 @@ def tokens(db):
 @pytest.fixture
 def shop(db, localnet, configure, receiver):
     """The app configured against a fresh localnet ledger, with SOL, USDC-like and PYUSD-like tokens."""
-    from .shop import Shop, make_tokens
+    from tests.support.shop import Shop, make_tokens
 
     configure(
         RPC_URL=localnet.url,
@@ -105,18 +107,3 @@ def q_cluster(transactional_db, settings):
         yield cluster
     finally:
         cluster.stop()
-
-
-def wait_for_run(run, *, timeout=60):
-    """Poll the database until ``run`` has finished; returns it refreshed."""
-    import time
-
-    from solana_payments.models import FINISHED_RUN_STATUSES
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.status in FINISHED_RUN_STATUSES:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run #{run.pk} still {run.status} after {timeout} s")

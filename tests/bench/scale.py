@@ -43,7 +43,7 @@ BIG_TABLES = ("solana_payments_payment", "solana_payments_onetimewallet", "solan
 def setup(database, *, reuse, payments, items):
     from psycopg import sql
 
-    from tests.reliability import postgres_admin
+    from tests.support.reliability import postgres_admin
 
     with postgres_admin() as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()

@@ -1,0 +1,103 @@
+"""A real browser at the exceptions desk: an underpaid payment is refunded with a second person's approval.
+
+Alice finds the underpaid payment from the dashboard, opens its refund form, previews the refund and asks
+for it; Bob, who holds ``approve_runs``, finds the run awaiting approval on the dashboard, reviews the same
+preview and approves it; a ``qcluster`` process runs it against the localnet, and the payment page shows
+the refund with its signature. Screenshots go to ``test-artifacts/`` (the docs use them).
+"""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from solana_payments.models import OperationRun, Payment, RunStatus
+from solana_payments.operations.base import run_operation
+from tests.support.browser import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def staff(django_user_model, name, *codenames):
+    user = django_user_model.objects.create_user(name, password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+@pytest.fixture
+def underpaid(shop, configure):
+    """10 of 25 USDC arrived before the deadline; the shop holds underpaid money in the wallet."""
+    configure(HOLD_FLAGGED_FUNDS=("underpaid",))
+    payment = shop.new_payment({"USDC": "25"})
+    customer, _ = shop.pay(payment, "USDC", 10_000_000)
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
+    run_operation("expire", trigger="schedule")
+    return payment, customer
+
+
+def log_in(page, live_server, user, next_url):
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/admin/login/?next={next_url}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**{next_url}")
+
+
+@pytest.mark.usefixtures("chromium", "cluster")
+def test_an_operator_refunds_an_underpaid_payment_and_a_second_user_approves(
+    shop, underpaid, django_user_model, live_server, request
+):
+    ARTIFACTS.mkdir(exist_ok=True)
+    payment, customer = underpaid
+    page = request.getfixturevalue("browser_page")  # after the customer's transfer: see unnoticed_payment
+    views = ("view_payment", "view_operationrun", "view_onetimewallet")
+    alice = staff(django_user_model, "alice", *views, "run_refund", "run_resolve")
+    bob = staff(django_user_model, "bob", *views, "approve_runs")
+    dashboard = "/admin/solana_payments/dashboard/"
+
+    log_in(page, live_server, alice, dashboard)
+    assert "1 underpaid payment not refunded" in page.inner_text("#sp-underpaid")
+    page.click("#sp-underpaid")
+    page.click(f"#result_list a[href*='/payment/{payment.pk}/change/']")
+    page.click("a.sp-desk-link:text('Refund')")
+    page.wait_for_selector("#sp-desk-preview")
+    page.click("#sp-desk-preview")  # amount and address empty: the suggested amount, to the payer
+    page.wait_for_selector("#sp-preview-amounts")
+    assert page.inner_text("#sp-preview-amounts") == "10 USDC"
+    assert str(customer.pubkey()) in page.inner_text(".sp-items-would-do")
+    page.screenshot(path=str(ARTIFACTS / "desk-refund-preview.png"), full_page=True)
+    page.click("#sp-desk-confirm")
+    page.wait_for_selector("ul.messagelist")
+    assert "awaits approval by a second person" in page.inner_text("ul.messagelist")
+    run = OperationRun.objects.get(kind="refund", parameters__dry_run=False)
+    assert run.status == RunStatus.AWAITING_APPROVAL and run.requested_by == alice
+
+    log_in(page, live_server, bob, dashboard)
+    page.click("#sp-awaiting-approval")
+    page.click(f"#result_list a[href*='/operationrun/{run.pk}/change/']")
+    page.click("#sp-review")
+    page.wait_for_selector("#sp-approve")
+    assert page.inner_text("#sp-preview-amounts") == "10 USDC"
+    page.screenshot(path=str(ARTIFACTS / "desk-approval.png"), full_page=True)
+    page.click("#sp-approve")
+    page.wait_for_selector("ul.messagelist")
+    assert "approved" in page.inner_text("ul.messagelist")
+
+    deadline = timezone.now() + datetime.timedelta(seconds=60)
+    while timezone.now() < deadline:
+        run.refresh_from_db()
+        if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+            break
+        page.wait_for_timeout(300)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert shop.balance(customer.pubkey(), "USDC") == 10_000_000
+    assert shop.balance(payment.wallet.address, "USDC") == 0
+
+    refund = Payment.objects.get(pk=payment.pk).refunds.get()
+    page.goto(f"{live_server.url}/admin/solana_payments/payment/{payment.pk}/change/")
+    refunds = page.inner_text("#refunds-group")
+    assert "landed" in refunds and refund.signature[:8] in refunds and "10 USDC" in refunds
+    assert "(refunded)" in page.inner_text(".field-refund_display")
+    page.screenshot(path=str(ARTIFACTS / "desk-payment-refunded.png"), full_page=True)

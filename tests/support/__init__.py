@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: factories, a shop on the localnet, scripted servers, services."""
