@@ -146,7 +146,7 @@ def check_decider(run, user):
 
 def approve(run, user):
     """Approve a held run: it is queued on django-q2 to run what was previewed."""
-    from .jobs import send_to_queue
+    from .run_queue import send_to_queue
 
     check_decider(run, user)
     with transaction.atomic():
@@ -182,13 +182,13 @@ def reject(run, user, reason=""):
 
 def preview_still_holds(run, chain=None):
     """``""`` when a fresh dry run still matches the approved preview, else what changed."""
-    from .jobs import _arguments
     from .operations import run_operation
+    from .run_queue import run_arguments
 
     approved = run.preview
     if approved is None:
         return ""
-    arguments = {**_arguments(run.parameters, run.kind), "dry_run": True}
+    arguments = {**run_arguments(run.parameters, run.kind), "dry_run": True}
     fresh = run_operation(run.kind, trigger=run.trigger, user=run.requested_by, chain=chain, **arguments)
     if fresh.status == RunStatus.FAILED:
         return f"the new preview failed: {fresh.error}"

@@ -8,7 +8,6 @@ django-q2 is imported inside the functions: its ``Conf`` reads settings at impor
 import datetime
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from .approvals import hold_if_needed, preview_still_holds
@@ -23,6 +22,7 @@ from .models import (
 )
 from .operations import MAINTENANCE_STEPS, default_schedules, get_operation_class, run_operation
 from .parameters import clean_run_parameters
+from .run_queue import run_arguments, send_to_queue
 
 logger = logging.getLogger(__name__)
 
@@ -67,23 +67,6 @@ def enqueue(
     return run
 
 
-def send_to_queue(run):
-    """Hand the run's id to django-q2 once the current transaction commits."""
-    from django_q.tasks import async_task
-
-    def send():
-        task_id = async_task(
-            "solana_payments.jobs.execute",
-            run.pk,
-            task_name=f"solana_payments-{run.kind}-{run.pk}",
-            group=f"solana_payments-{run.kind}",
-        )
-        OperationRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
-        run.task_id = task_id or ""
-
-    transaction.on_commit(send)
-
-
 def execute(run_id):
     """The django-q2 task: claim the queued run, then run it. A second delivery finds it claimed."""
     fail_stale_runs()
@@ -107,7 +90,7 @@ def execute(run_id):
         elif run.kind == OperationKind.MAINTENANCE:
             run_maintenance(run)
         else:
-            run_operation(run.kind, run=run, trigger=run.trigger, **_arguments(run.parameters, run.kind))
+            run_operation(run.kind, run=run, trigger=run.trigger, **run_arguments(run.parameters, run.kind))
     except ValueError as exc:  # parameters written by hand or before they were checked: the run fails
         OperationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=str(exc), finished_at=timezone.now()
@@ -135,7 +118,7 @@ def run_maintenance(run):
 
     Then housekeeping: run items past ``RUN_ITEMS_RETENTION_DAYS`` and expired export files are deleted.
     """
-    arguments = _arguments(run.parameters)
+    arguments = run_arguments(run.parameters)
     clean_run_parameters(limit=arguments.get("limit"), sleep=arguments.get("sleep"))  # before any child
     run.started_at = run.started_at or timezone.now()
     run.status = RunStatus.RUNNING
@@ -192,13 +175,6 @@ def housekeeping():
     return done
 
 
-def _arguments(parameters, kind=None):
-    names = ("ids", "limit", "sleep", "dry_run", "include_expired")
-    if kind is not None:
-        names += get_operation_class(kind).option_names
-    return {k: v for k, v in parameters.items() if k in names}
-
-
 def stale_after_seconds():
     from django_q.conf import Conf
 
@@ -235,7 +211,7 @@ def retry(run, *, user=None, trigger=OperationTrigger.ADMIN_ACTION):
     failed = run.items.filter(outcome="failed")
     key = "wallet_id" if run.kind in (OperationKind.SWEEP, OperationKind.RECLAIM) else "payment_id"
     ids = sorted({pk for pk in failed.values_list(key, flat=True) if pk})
-    arguments = _arguments(run.parameters, run.kind)
+    arguments = run_arguments(run.parameters, run.kind)
     arguments.pop("plan", None)  # a retry is previewed (and approved) afresh
     if run.status == RunStatus.FAILED and not ids:
         ids = arguments.get("ids")
