@@ -82,18 +82,20 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             for wallet in wallets:
                 wallet.state = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
                 wallet.rent_reclaimed += (rents or {}).get(wallet.pk, 0)
-            update_rows(
+            written = update_rows(
                 OneTimeWallet,
                 wallets,
                 ["state", "rent_reclaimed"],
                 where={"state": WalletState.PAYMENT_EXPIRED},  # never over a settlement written meanwhile
                 last_activity_at=timezone.now(),
             )
-            closed = set(
-                OneTimeWallet.objects.filter(
-                    pk__in=[w.pk for w in wallets], state=WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
-                ).values_list("pk", flat=True)
-            )
+            closed = {w.pk for w in wallets}
+            if written != len(wallets):  # another run changed some of them meanwhile: which?
+                closed = set(
+                    OneTimeWallet.objects.filter(
+                        pk__in=closed, state=WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
+                    ).values_list("pk", flat=True)
+                )
         for wallet in wallets:
             if not self.dry_run and wallet.pk not in closed:
                 self.skip("changed by another run meanwhile; not marked closed", **self.wallet_refs(wallet))

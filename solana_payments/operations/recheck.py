@@ -66,7 +66,7 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
 
     def check(self, payments):
         self.load_options(payments)
-        found = self.read_payments(payments)
+        found = self.read_payments(payments, checked=True)
         self.counts["scanned"] += len(payments)
         verdicts = self.act_on(found)
         self.record_pending(verdicts[findings.PENDING])

@@ -26,8 +26,9 @@ FLAG_REASONS = {
 }
 
 
-def remember_balances(wallets, holdings, *, checked=True):
-    """Store what the chain showed on each wallet (the dashboard's figures come from these reads)."""
+def remember_balances(wallets, holdings, *, checked=False):
+    """Store what the chain showed on each wallet (the dashboard's figures come from these reads); with
+    ``checked``, every wallet read also gets a new ``last_checked_at`` (recheck's and the watch's order)."""
     now = timezone.now()
     changed = []
     for wallet in wallets:
@@ -48,13 +49,13 @@ def describe(amount, token):
 
 
 class SettlingMixin:
-    def read_payments(self, payments):
+    def read_payments(self, payments, *, checked=False):
         """``[(payment, assessment, holdings)]`` for payments whose options are loaded."""
         wallet_tokens = {p.wallet: [o.token for o in p.options.all()] for p in payments}
         self.pause()
         holdings = read_holdings(self.chain, wallet_tokens)
         if not self.dry_run:
-            remember_balances([p.wallet for p in payments], holdings)
+            remember_balances([p.wallet for p in payments], holdings, checked=checked)
         return [(p, assess(p.options.all(), holdings[p.wallet_id]), holdings[p.wallet_id]) for p in payments]
 
     def act_on(self, found, *, expiring=False, settle_count="reconciled"):
