@@ -6,37 +6,12 @@ process, sharing the test database file, runs the job against the localnet. Scre
 ``test-artifacts/`` at the repository root.
 """
 
-from pathlib import Path
-
 import pytest
 
 from solana_payments.models import OperationRun, RunStatus
+from tests.support.browser import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-# The cluster's settings: the test settings, pointed at this test's database file, localnet and cache.
-CLUSTER_SETTINGS = """
-import json, os
-from tests.settings import *  # noqa: F401,F403
-
-DATABASES["default"]["NAME"] = os.environ["SP_BROWSER_DB"]
-SOLANA_PAYMENTS = json.loads(os.environ["SP_BROWSER_SOLANA_PAYMENTS"])
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                      "LOCATION": os.environ["SP_BROWSER_CACHE"]}}
-"""
 
 
 @pytest.fixture
