@@ -121,6 +121,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 False,
                 "{}",  # swept
                 checked,  # last activity: the watch re-reads quiet wallets for WATCH_WINDOW after it
+                "{}",  # refunded
             )
 
     def payment_rows():
@@ -149,6 +150,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 None,
                 at,
                 at,
+                0,  # refunded_amount
             )
 
     def options():
@@ -185,6 +187,8 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 at,
                 at + datetime.timedelta(seconds=20),
                 at + datetime.timedelta(seconds=20),
+                "",  # decision (no approval needed)
+                "",  # decision_reason
             )
 
     def item_rows():
@@ -207,6 +211,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 5_000 if signed else 0,
                 0,
                 start + run_step * run,
+                "",  # destination (refunds only)
             )
 
     columns = {
@@ -230,6 +235,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
             "holds_funds",
             "swept",
             "last_activity_at",
+            "refunded",
         ],
         "payment": [
             "id",
@@ -250,6 +256,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
             "user_id",
             "created_at",
             "updated_at",
+            "refunded_amount",
         ],
         "option": ["id", "payment_id", "token_id", "amount"],
         "run": [
@@ -271,6 +278,8 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
             "started_at",
             "heartbeat_at",
             "finished_at",
+            "decision",
+            "decision_reason",
         ],
         "item": [
             "id",
@@ -285,6 +294,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
             "fee",
             "rent",
             "created_at",
+            "destination",
         ],
     }
     # The rows are consistent by construction: foreign keys are not checked row by row while copying
