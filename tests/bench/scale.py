@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE = "solana_payments_bench_scale"
 PAGE_MS = 300
 PAGE_QUERIES = 10  # a changelist or a run's page
-DASHBOARD_QUERIES = 26  # the tiles, the funds the chain reads saw, runs, exports, the desk, cluster, schedules
+DASHBOARD_QUERIES = (
+    26  # the tiles, the funds the chain reads saw, runs, exports, the desk, cluster, schedules
+)
 EXPORT_MIB = 150
 OPERATION_RECORDS = 10_000
 BIG_TABLES = ("solana_payments_payment", "solana_payments_onetimewallet", "solana_payments_operationitem")
