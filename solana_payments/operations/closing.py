@@ -40,9 +40,12 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
         tokens = {w.pk: self.tokens_of(w) for w in wallets}
         wallets = self.read_wallets(wallets, tokens)
-        funded = [w for w in wallets if self._holdings[w.pk].has_funds]
-        to_close = [w for w in wallets if w not in funded and self._holdings[w.pk].open_token_accounts]
-        empty = [w for w in wallets if w not in funded and w not in to_close]
+        holdings = self._holdings
+        funded = [w for w in wallets if holdings[w.pk].has_funds]
+        to_close = [w for w in wallets if not holdings[w.pk].has_funds and holdings[w.pk].open_token_accounts]
+        empty = [
+            w for w in wallets if not holdings[w.pk].has_funds and not holdings[w.pk].open_token_accounts
+        ]
         self.found_funds(funded)
         self._mark_closed(empty, reason="no token account left to close")
         for batch in self.send_batches(to_close):
@@ -174,8 +177,9 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             fees=fees,
             rents=rents,
         )
+        accounted = {w.pk for w in verified} | {w.pk for w in funded}
         for wallet in wallets:
-            if wallet in verified or wallet in funded:
+            if wallet.pk in accounted:
                 continue
             outcome = outcomes[signatures[wallet.pk]]
             if outcome.state == LANDED:

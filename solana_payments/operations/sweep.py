@@ -224,11 +224,13 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 wallet.state = WalletState.SENT_FUNDS
                 self.skip("nothing left to sweep", **self.wallet_refs(wallet))
         if not self.dry_run:
-            remember_balances([w for w in wallets if w not in behind], holdings)
+            lagging = {w.pk for w in behind}
+            remember_balances([w for w in wallets if w.pk not in lagging], holdings)
             update_rows(OneTimeWallet, empty, ["state"], last_activity_at=timezone.now())
+        left_out = {w.pk for w in empty} | {w.pk for w in behind}
         by_receiver = defaultdict(list)
         for wallet in wallets:
-            if wallet not in empty and wallet not in behind:
+            if wallet.pk not in left_out:
                 by_receiver[wallet.receiver_address or app_settings.RECEIVER_ADDRESS].append(wallet)
         for receiver, group in by_receiver.items():
             receiver = Pubkey.from_string(receiver)
