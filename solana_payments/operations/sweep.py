@@ -24,7 +24,17 @@ from ..chain.transactions import (
     build_sweep_transactions,
 )
 from ..conf import app_settings
-from ..models import SWEEPABLE_STATES, ItemOutcome, OneTimeWallet, PaymentStatus, PaymentToken, WalletState
+from ..models import (
+    SWEEPABLE_STATES,
+    ItemOutcome,
+    OneTimeWallet,
+    PaymentStatus,
+    PaymentToken,
+    Refund,
+    RefundSource,
+    RefundStatus,
+    WalletState,
+)
 from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
 from .holdings import NATIVE, assess, asset_key, read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, fee_shares, send_and_confirm
@@ -81,6 +91,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 else:
                     ready.append(wallet)
             ready = self.claim(ready, SWEEPABLE_STATES, self.wallet_refs)
+            ready = self.without_refund_in_flight(ready)
             self.refresh_written_ahead(ready)
             written_ahead = [w for w in ready if w.pending_signature]
             fresh = [w for w in ready if not w.pending_signature]
@@ -93,6 +104,26 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         sent = send_and_confirm(self, transactions)
         self.chain_error = self.chain_error or sent.chain_error
         return sent.outcomes
+
+    def without_refund_in_flight(self, wallets):
+        """Leave out wallets whose payment has a refund out of the wallet still ``pending``: signed by a
+        refund run that stopped, it may yet land, and the refund run must settle it before a sweep moves
+        the money it would pay."""
+        pks = [w.pk for w in wallets]
+        if not pks:
+            return wallets
+        in_flight = set(
+            Refund.objects.filter(
+                payment__wallet_id__in=pks, status=RefundStatus.PENDING, source=RefundSource.WALLET
+            ).values_list("payment__wallet_id", flat=True)
+        )
+        for wallet in wallets:
+            if wallet.pk in in_flight:
+                self.skip(
+                    "a refund out of this wallet is still pending; left until a refund run settles it",
+                    **self.wallet_refs(wallet),
+                )
+        return [w for w in wallets if w.pk not in in_flight]
 
     @staticmethod
     def refresh_written_ahead(wallets):

@@ -290,3 +290,31 @@ def test_a_sol_refund_that_would_strand_less_than_rent_comes_from_the_refund_wal
     assert item.outcome == "done" and "from the refund wallet" in item.reason
     assert shop.localnet.get_balance(customer.pubkey()) == before + 299_500_000
     assert shop.balance(payment.wallet.address, "SOL") == 300_000_000  # the one-time wallet is untouched
+
+
+def test_sweep_leaves_a_wallet_alone_while_a_refund_out_of_it_may_still_land(shop, configure):
+    configure(HOLD_FLAGGED_FUNDS=("underpaid",), CONFIRM_TIMEOUT_SECONDS=0.3)
+    payment, customer = expired_underpaid(shop, "USDC", 20_000_000)
+    to = str(customer.pubkey())
+    shop.localnet.set_faults(lose_send_response=1.0, confirmation_delay=30, methods=("sendTransaction",))
+    first = run_operation("refund", ids=[payment.pk], amount="20", to=to)
+    assert first.status == RunStatus.PARTIAL and Refund.objects.get().status == "pending"
+
+    # The merchant stops holding while the refund's transaction is not confirmed yet: sweep must not take
+    # the wallet (nor read its emptiness as a lagging node), the refund run settles it first.
+    configure(HOLD_FLAGGED_FUNDS=())
+    shop.localnet.set_faults(confirmation_delay=30, methods=("sendTransaction",))
+    sends = shop.localnet.request_counts.get("sendTransaction", 0)
+    sweep = run_operation("sweep", trigger="schedule")
+    item = sweep.items.get()
+    assert (item.outcome, item.wallet_id) == ("skipped", payment.wallet_id)
+    assert "refund out of this wallet is still pending" in item.reason
+    assert shop.localnet.request_counts.get("sendTransaction", 0) == sends  # nothing sent for it
+
+    shop.localnet.clear_faults()
+    second = run_operation("refund", ids=[payment.pk], amount="20", to=to)
+    assert second.counts["recovered"] == 1 and Refund.objects.get().status == "landed"
+    after = run_operation("sweep", trigger="schedule")
+    assert after.status == RunStatus.SUCCEEDED, list(after.items.values_list("reason", flat=True))
+    assert shop.balance(customer.pubkey(), "USDC") == 20_000_000  # refunded once
+    assert_conserved(shop, {"USDC": 20_000_000})
