@@ -21,6 +21,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
@@ -75,7 +76,7 @@ class WalletFunds:
     lamports: int = 0
     tokens: Sequence[TokenFunds] = ()
 
-    @property
+    @cached_property
     def address(self) -> Pubkey:
         return self.keypair.pubkey()
 
@@ -171,6 +172,7 @@ class _Packer:
         prefix: Callable | None = None,
     ):
         self.fee_payer = fee_payer
+        self.payer = fee_payer.pubkey()
         self.recent_blockhash = recent_blockhash
         self.compute_unit_price = compute_unit_price
         self.compute_unit_limit = compute_unit_limit
@@ -192,7 +194,7 @@ class _Packer:
                 set_compute_unit_price(self.compute_unit_price),
                 *body,
             ]
-        message = MessageV0.try_compile(self.fee_payer.pubkey(), instructions, [], self.recent_blockhash)
+        message = MessageV0.try_compile(self.payer, instructions, [], self.recent_blockhash)
         return head, message, limit, transaction_size(message)
 
     def fits(self, units: list[_Unit]) -> bool:
@@ -226,11 +228,12 @@ class _Packer:
     def build(self, units: list[_Unit]) -> BuiltTransaction:
         head, message, limit, size = self.assemble(units)
         signers = [self.fee_payer]
-        seen = {self.fee_payer.pubkey()}
+        seen = {self.payer}
         for unit in units:
             for keypair in unit.signers:
-                if keypair.pubkey() not in seen:
-                    seen.add(keypair.pubkey())
+                key = keypair.pubkey()
+                if key not in seen:
+                    seen.add(key)
                     signers.append(keypair)
         if message.header.num_required_signatures != len(signers):
             raise ValueError("signer mismatch while building a transaction")

@@ -32,14 +32,20 @@ class ClosingMixin(SigningMixin, SettlingMixin):
     tokens_of = staticmethod(wallet_tokens)
     wallet_refs = staticmethod(wallet_refs)
 
-    def close_wallets(self, wallets):
+    def close_wallets(self, wallets, holdings=None):
+        """Close the token accounts of ``wallets``; ``holdings`` (by wallet pk) is what a read made just
+        before found in them, otherwise they are read first. Either way a wallet is marked closed only when
+        a read after the transaction landed shows it empty."""
         wallets = self.claim(wallets, [WalletState.PAYMENT_EXPIRED], self.wallet_refs)
         if not wallets:
             return
         for wallet in wallets:
             wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
-        tokens = {w.pk: self.tokens_of(w) for w in wallets}
-        wallets = self.read_wallets(wallets, tokens)
+        if holdings is None:
+            tokens = {w.pk: self.tokens_of(w) for w in wallets}
+            wallets = self.read_wallets(wallets, tokens)
+        else:
+            self._holdings = {w.pk: holdings[w.pk] for w in wallets}
         holdings = self._holdings
         funded = [w for w in wallets if holdings[w.pk].has_funds]
         to_close = [w for w in wallets if not holdings[w.pk].has_funds and holdings[w.pk].open_token_accounts]

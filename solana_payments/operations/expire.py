@@ -56,7 +56,9 @@ class ExpiringMixin(ClosingMixin, SettlingMixin):
                 )
             else:
                 self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
-        self.close_wallets([p.wallet for p in unpaid if p.pk in changed])
+        # The wallets were read a moment ago: closing reads them again only after its transactions land.
+        read = {payment.wallet_id: holdings for payment, _, holdings in found}
+        self.close_wallets([p.wallet for p in unpaid if p.pk in changed], holdings=read)
 
 
 class ExpireOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
