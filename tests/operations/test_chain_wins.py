@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from solana_payments.models import OneTimeWallet, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.signals import payment_accepted, payment_flagged
+from solana_payments.signals import payment_accepted, payment_expired, payment_flagged
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,6 +90,32 @@ def test_late_partial_payment_after_the_wallet_was_closed_is_flagged_and_swept(s
     assert not [s for s in signals if s[0] == "accepted"]
     maintenance()
     assert shop.received(symbol) == FULL[symbol] // 2
+    shop.assert_money_conserved()
+
+
+@pytest.mark.parametrize("symbol", ["SOL", "USDC", "PYUSD"])
+def test_payment_between_expires_read_and_its_closing_is_found_settled_and_swept(shop, signals, symbol):
+    """Expire closes on the read it made a moment before; the customer pays in that moment."""
+    payment = shop.new_payment(ALL_OPTIONS)
+    overdue(payment)
+
+    def pay_now(sender, payment, **kwargs):  # sent after the payment is expired, before its wallet closes
+        shop.pay(payment, symbol, FULL[symbol])
+
+    payment_expired.connect(pay_now, weak=False)
+    try:
+        expire = run_operation("expire", trigger="schedule")
+    finally:
+        payment_expired.disconnect(pay_now)
+    assert expire.counts["expired"] == 1 and expire.counts["closed"] == 0
+    payment.refresh_from_db()
+    assert payment.wallet.state != WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED  # never closed over money
+
+    run_operation("recheck", trigger="schedule")
+    maintenance()
+    assert state(payment) == ("confirmed", "paid_late", WalletState.SENT_FUNDS)
+    assert signals.count(("accepted", payment.pk, "paid_late")) == 1
+    assert shop.received(symbol) == FULL[symbol]
     shop.assert_money_conserved()
 
 
