@@ -107,7 +107,11 @@ def run_json(args, env, *, timeout=120):
 
 # -- a PostgreSQL database of its own, per test -------------------------------------------------------
 
-POSTGRES = {"HOST": "127.0.0.1", "PORT": 5432, "USER": "postgres"}
+POSTGRES = {
+    "HOST": "127.0.0.1",
+    "PORT": 5432,
+    "USER": os.environ.get("SOLANA_PAYMENTS_TEST_PG_USER", "postgres"),
+}
 
 
 def postgres_admin():
