@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-reset test test-stock lint bench bench-scale
+.PHONY: demo demo-reset test test-stock test-postgres lint bench bench-scale
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 # The suite on Django's stock SQLite backend (the slow reliability and browser tests run once, in `make test`).
 test-stock: $(STAMP)
 	SOLANA_PAYMENTS_TEST_DB=stock $(PY) -m pytest -m "not slow and not browser"
+
+# The suite on PostgreSQL (127.0.0.1:5432, user postgres), in a test database of its own per run.
+test-postgres: $(STAMP)
+	SOLANA_PAYMENTS_TEST_DB=postgres $(PY) -m pytest -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -27,7 +27,14 @@ from solana_payments.models import (
     WalletState,
 )
 from solana_payments.operations.base import run_operation
-from tests.support.reliability import Process, signature_statuses, signed_transactions, wait_until, worker_env
+from tests.support.reliability import (
+    Process,
+    current_database,
+    signature_statuses,
+    signed_transactions,
+    wait_until,
+    worker_env,
+)
 from tests.support.runs import wait_for_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -40,10 +47,9 @@ Q_CLUSTER = {"name": "tests", "orm": "default", "workers": 1, "timeout": 60, "re
 
 
 def start_cluster(tmp_path, name):
-    database = settings.DATABASES["default"]
     env = worker_env(
         solana_payments=settings.SOLANA_PAYMENTS,
-        database={"ENGINE": database["ENGINE"], "NAME": database["NAME"], "OPTIONS": {"timeout": 30}},
+        database=current_database(),
         q_cluster=Q_CLUSTER,
     )
     return Process(["-m", "django", "qcluster"], env, tmp_path / f"{name}.log")

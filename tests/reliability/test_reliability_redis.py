@@ -16,7 +16,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from solana_payments.models import OperationRun, OperationTrigger, RunStatus, WalletState
-from tests.support.reliability import Process, wait_until, worker_env
+from tests.support.reliability import Process, current_database, wait_until, worker_env
 from tests.support.runs import wait_for_run
 from tests.support.services import require_redis
 
@@ -81,10 +81,9 @@ def test_admin_to_job_to_result_over_redis(shop, redis_q_cluster, staff_client, 
     other = shop.new_payment({"SOL": "0.5"})
     shop.pay(other, "SOL", 500_000_000)
 
-    database = settings.DATABASES["default"]
     env = worker_env(
         solana_payments=settings.SOLANA_PAYMENTS,
-        database={"ENGINE": database["ENGINE"], "NAME": database["NAME"], "OPTIONS": {"timeout": 30}},
+        database=current_database(),
         q_cluster=redis_q_cluster,
     )
     worker = Process(["-m", "django", "qcluster"], env, tmp_path / "qcluster.log")

@@ -28,6 +28,7 @@ def chromium():
 
 @pytest.fixture
 def browser_page(chromium, tmp_path, monkeypatch):
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls are
@@ -48,3 +49,7 @@ def browser_page(chromium, tmp_path, monkeypatch):
             yield page
         finally:
             context.close()
+            # Django keeps connections per context, and Playwright's sync API gives the test a context of its
+            # own: the connection its ORM calls opened is closed here, or PostgreSQL cannot drop the test
+            # database at the end of the session.
+            connections.close_all()

@@ -76,6 +76,14 @@ def worker_env(
     return env
 
 
+def current_database():
+    """The ``DATABASES`` entry of the test database this process uses, for a worker to connect to it too."""
+    from django.db import connection
+
+    keys = ("ENGINE", "NAME", "HOST", "PORT", "USER", "PASSWORD", "OPTIONS")
+    return {key: connection.settings_dict[key] for key in keys if connection.settings_dict.get(key)}
+
+
 def localnet_mints():
     """In a worker: the test localnet's mints by symbol (``SOLANA_PAYMENTS_TEST_MINTS``)."""
     return json.loads(os.environ["SOLANA_PAYMENTS_TEST_MINTS"])
@@ -99,7 +107,11 @@ def run_json(args, env, *, timeout=120):
 
 # -- a PostgreSQL database of its own, per test -------------------------------------------------------
 
-POSTGRES = {"HOST": "127.0.0.1", "PORT": 5432, "USER": "postgres"}
+POSTGRES = {
+    "HOST": "127.0.0.1",
+    "PORT": 5432,
+    "USER": os.environ.get("SOLANA_PAYMENTS_TEST_PG_USER", "postgres"),
+}
 
 
 def postgres_admin():
