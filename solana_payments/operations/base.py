@@ -403,12 +403,26 @@ class PaymentSelectionMixin(SelectionMixin):
         return {"payment": payment, "wallet": payment.wallet}
 
     def load_options(self, payments):
-        from django.db.models import Prefetch, prefetch_related_objects
+        prefetch_options(payments, "options")
 
-        from ..models import PaymentOption
 
-        options = PaymentOption.objects.select_related("token").order_by("token__symbol")
-        prefetch_related_objects(payments, Prefetch("options", queryset=options))
+def prefetch_options(records, lookup):
+    """Load the payment options of ``records`` along ``lookup``, each with its token.
+
+    The tokens are a handful of rows: read once and shared, rather than joined into every option row.
+    """
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from ..models import PaymentOption, PaymentToken
+
+    tokens = PaymentToken.objects.in_bulk()
+    options = PaymentOption.objects.order_by("token__symbol")
+    prefetch_related_objects(records, Prefetch(lookup, queryset=options))
+    for record in records:
+        payment = record if lookup == "options" else getattr(record, "payment", None)
+        if payment is not None:
+            for option in payment.options.all():
+                option.token = tokens[option.token_id]
 
 
 def wallet_refs(wallet):
@@ -421,12 +435,7 @@ class WalletSelectionMixin(SelectionMixin):
     refs = staticmethod(wallet_refs)
 
     def load_options(self, wallets):
-        from django.db.models import Prefetch, prefetch_related_objects
-
-        from ..models import PaymentOption
-
-        options = PaymentOption.objects.select_related("token").order_by("token__symbol")
-        prefetch_related_objects(wallets, Prefetch("payment__options", queryset=options))
+        prefetch_options(wallets, "payment__options")
 
     tokens_of = staticmethod(lambda wallet: wallet_tokens(wallet))  # defined below
 
