@@ -102,6 +102,8 @@ def token_account_data(mint, owner, amount):
 
 
 class Bench:
+    wall_time_budget = True  # "expire of 10,000 under 60 s", set for SQLite
+
     def __init__(self):
         from cryptography.fernet import Fernet
 
@@ -296,7 +298,9 @@ class Bench:
         if name == "reclaim":
             per_tx = Counter(s for s in items.exclude(signature="").values_list("signature", flat=True))
             row["wallets_per_tx"] = max(per_tx.values(), default=0)
-        row["missed"] = [desc for desc, ok in budgets(row, scenario) if not ok]
+        row["missed"] = [
+            desc for desc, ok in budgets(row, scenario, wall_time=self.wall_time_budget) if not ok
+        ]
         if run.status != "succeeded":
             row["missed"].append(f"run ended {run.status}: {run.error}")
         return row
