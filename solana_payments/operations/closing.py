@@ -46,12 +46,10 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             wallets = self.read_wallets(wallets, tokens)
         else:
             self._holdings = {w.pk: holdings[w.pk] for w in wallets}
-        holdings = self._holdings
-        funded = [w for w in wallets if holdings[w.pk].has_funds]
-        to_close = [w for w in wallets if not holdings[w.pk].has_funds and holdings[w.pk].open_token_accounts]
-        empty = [
-            w for w in wallets if not holdings[w.pk].has_funds and not holdings[w.pk].open_token_accounts
-        ]
+        funded, to_close, empty = [], [], []
+        for wallet in wallets:
+            held = self._holdings[wallet.pk]
+            (funded if held.has_funds else to_close if held.open_token_accounts else empty).append(wallet)
         self.found_funds(funded)
         self._mark_closed(empty, reason="no token account left to close")
         for batch in self.send_batches(to_close):
