@@ -117,6 +117,12 @@ def test_admin_to_job_to_result_over_redis(shop, redis_q_cluster, staff_client, 
         sweep = OperationRun.objects.filter(kind="sweep").exclude(parameters__dry_run=True).get()
         assert sweep.trigger == OperationTrigger.ADMIN_ACTION and sweep.parameters["ids"] == [paid.wallet_id]
         sweep = wait_for_run(sweep, timeout=60)
+        # The cluster's monitor saves a task's record after the run has finished: wait for both.
+        wait_until(
+            lambda: Task.objects.filter(id__in=[recheck.task_id, sweep.task_id]).count() == 2 or None,
+            timeout=30,
+            message="django-q2 saved both task records",
+        )
     finally:
         worker.stop()
     log = worker.output()
