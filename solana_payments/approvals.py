@@ -124,6 +124,9 @@ def hold_if_needed(kind, *, ids, limit, sleep, user, trigger, options):
     reason = hold_reason(kind, preview)
     if not reason:
         return None
+    from .operations import get_operation_class
+
+    get_operation_class(kind).refuse_if_open(ids)
     parameters = {"ids": ids, "limit": limit, "sleep": sleep, "dry_run": False, **options, "held": reason}
     if kind == "refund":
         parameters["plan"] = plan_of(preview)

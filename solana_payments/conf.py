@@ -33,6 +33,9 @@ DEFAULTS = {
     "LATE_PAYMENT_WINDOW": 7 * 24 * 3600,  # a full payment this long after expiry is still accepted
     "WATCH_WINDOW": 30 * 24 * 3600,  # quiet wallets are re-read this long after their last activity
     "WATCH_BATCH_SIZE": 1000,  # quiet wallets each recheck run re-reads, oldest-checked first
+    # Transfers below this (token units, per symbol) are dust: recorded and swept, deciding nothing. A token
+    # not named here: 1% of the price, and for SOL at most 0.001 SOL.
+    "DUST_THRESHOLDS": {},
     "HOLD_FLAGGED_FUNDS": (),  # exceptions whose funds stay in the wallet instead of being swept
     "CREATE_ATAS_ON_PAYMENT": True,
     "MAX_ATAS_PER_TX": 6,

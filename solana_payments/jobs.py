@@ -44,6 +44,7 @@ def enqueue(
     if kind != OperationKind.MAINTENANCE:
         options = get_operation_class(kind).clean_options(ids, options)
     if not dry_run and kind != OperationKind.MAINTENANCE:
+        get_operation_class(kind).refuse_if_open(ids)
         held = hold_if_needed(
             kind, ids=ids, limit=limit, sleep=sleep, user=user, trigger=trigger, options=options
         )

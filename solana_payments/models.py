@@ -62,6 +62,7 @@ class PaymentException(models.TextChoices):
     PAID_LATE = "paid_late", _("paid late")
     TOPPED_UP = "topped_up", _("topped up after settlement")
     PAID_TWICE = "paid_twice", _("paid twice")
+    SEVERAL_PAYERS = "several_payers", _("paid by several senders")
 
 
 class WalletState(models.TextChoices):
@@ -150,6 +151,12 @@ class OneTimeWallet(models.Model):
         blank=True,
         editable=False,
         help_text=_("Base units refunded out of this wallet so far, per asset ('native' is SOL)."),
+    )
+    history_cursor = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("The newest signature recorded in the transfer ledger, per account of the wallet."),
     )
     last_activity_at = models.DateTimeField(
         null=True,
@@ -488,6 +495,69 @@ class Refund(models.Model):
 
         amount = format_units(self.amount, self.token.decimals)
         return f"{amount} {self.token} to {self.destination} ({self.get_status_display()})"
+
+
+class TransferDirection(models.TextChoices):
+    IN = "in", _("in")
+    OUT = "out", _("out")
+
+
+class TransferKind(models.TextChoices):
+    PAYMENT = "payment", _("customer payment")
+    SWEEP = "sweep", _("sweep")
+    REFUND = "refund", _("refund")
+    RENT = "rent", _("rent")
+    TOP_UP = "top_up", _("fee payer top-up")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class Transfer(models.Model):
+    """One movement of a token into or out of a one-time wallet, as the chain recorded it.
+
+    The payment's facts (who paid, when, what was received, refunded and swept) are derived from these
+    rows by ``ledger.facts``; see docs/operations.md. Written once per (signature, position): ``position``
+    is the index, in the transaction's account keys, of the wallet's account whose balance moved (the
+    wallet itself for SOL, its token account for a token).
+    """
+
+    wallet = models.ForeignKey(OneTimeWallet, on_delete=models.CASCADE, related_name="transfers")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="transfers"
+    )
+    signature = models.CharField(max_length=88)
+    position = models.PositiveSmallIntegerField()
+    slot = models.PositiveBigIntegerField(null=True, blank=True)
+    block_time = models.DateTimeField(null=True, blank=True)
+    direction = models.CharField(max_length=3, choices=TransferDirection.choices)
+    token = models.ForeignKey(PaymentToken, on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveBigIntegerField(help_text=_("In base units."))
+    counterparty = models.CharField(
+        max_length=44, blank=True, help_text=_("The owner on the other side (never a token account).")
+    )
+    kind = models.CharField(max_length=16, choices=TransferKind.choices)
+    is_dust = models.BooleanField(default=False, help_text=_("Below the dust threshold: decides nothing."))
+    fee = models.PositiveBigIntegerField(default=0, help_text=_("Lamports of the transaction's fee."))
+    rent = models.PositiveBigIntegerField(
+        default=0, help_text=_("Lamports of rent a closed account returned.")
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slot", "recorded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["signature", "position"], name="sp_transfer_signature_position"),
+        ]
+        indexes = [models.Index(fields=["payment", "token"], name="sp_transfer_payment_token")]
+        permissions = [("export_transfer", "Can export transfers")]
+
+    def __str__(self):
+        from .amounts import format_units
+
+        return f"{self.direction} {format_units(self.amount, self.token.decimals)} {self.token} ({self.kind})"
+
+    @property
+    def signed_amount(self):
+        return self.amount if self.direction == TransferDirection.IN else -self.amount
 
 
 class DifferenceKind(models.TextChoices):

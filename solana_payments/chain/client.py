@@ -391,23 +391,31 @@ class ChainClient:
         limit: int | None = None,
         before=None,
         until=None,
+        untils: Sequence | None = None,
         commitment: str | None = None,
     ) -> list[list]:
         """``getSignaturesForAddress`` for each address, concurrently; lists in input order.
+
+        ``until`` stops every list at one signature; ``untils`` gives each address its own (or None).
 
         Each list holds ``RpcConfirmedTransactionStatusWithSignature`` newest first (pages of 1,000 when
         ``limit`` is over 1,000 or None).
         """
         keys = [_as_pubkey(a) for a in addresses]
         before_sig = _as_signature(before) if before else None
-        until_sig = _as_signature(until) if until else None
+        if untils is None:
+            untils = [until] * len(keys)
+        until_sigs = [_as_signature(u) if u else None for u in untils]
+        if len(until_sigs) != len(keys):
+            raise ValueError("untils must give one signature (or None) per address")
         level = self._commitment(commitment)
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
 
         async def run():
             return await self._gather(
-                self._signatures_for(k, limit, before_sig, until_sig, level) for k in keys
+                self._signatures_for(k, limit, before_sig, u, level)
+                for k, u in zip(keys, until_sigs, strict=True)
             )
 
         return self._run(run()) if keys else []

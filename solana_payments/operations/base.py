@@ -61,6 +61,8 @@ def run_operation(
     # A ValueError here, before any run is recorded: nan, 2**63 or '٣' never reach the database.
     ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)
     options = operation_class.clean_options(ids, options)
+    if not dry_run:
+        operation_class.refuse_if_open(ids, exclude=run)
     if limit is None and ids is None:
         limit = operation_class.default_limit
     parameters = {
@@ -152,6 +154,28 @@ class Operation:
         if cls.needs_selection and not ids:
             raise ValueError(f"{cls.kind} acts only on the {cls.model}s it is given: give their ids")
         return options
+
+    one_open_run_per_record = False  # a record may be in only one open (held, queued, running) run of it
+
+    @classmethod
+    def refuse_if_open(cls, ids, *, exclude=None):
+        """``ValueError`` when one of ``ids`` is already in an open run of this operation (not a preview)."""
+        if not cls.one_open_run_per_record or not ids:
+            return
+        open_runs = OperationRun.objects.filter(
+            kind=cls.kind,
+            status__in=(RunStatus.AWAITING_APPROVAL, RunStatus.QUEUED, RunStatus.RUNNING),
+        ).exclude(pk=getattr(exclude, "pk", None))
+        wanted = {str(pk) for pk in ids}
+        for run_pk, parameters in open_runs.values_list("pk", "parameters"):
+            if parameters.get("dry_run"):
+                continue
+            taken = wanted & {str(pk) for pk in parameters.get("ids") or ()}
+            if taken:
+                raise ValueError(
+                    f"{cls.model} {', '.join(sorted(taken))} is already in open {cls.kind} run #{run_pk} "
+                    "(awaiting approval, queued or running): wait for it, or cancel or reject it first"
+                )
 
     @classmethod
     def record_model(cls):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ..conf import app_settings
+from ..ledger.facts import facts_of
 from ..models import SETTLED_STATUSES, PaymentException, PaymentStatus, WalletState
 from .holdings import UNDERPAID
 
@@ -99,12 +100,14 @@ def _flag(verdict, payment, exception):
 
 def extra_received(payment, holdings):
     """For a settled payment: ``paid_twice`` when another full amount of some option arrived after it
-    was settled, ``topped_up`` when less did, ``""`` when it received nothing beyond what settled it."""
+    was settled, ``topped_up`` when less did, ``""`` when it received nothing beyond what settled it.
+    Dust in the wallet's transfer ledger (when it was read) is left out: it flags nothing."""
     flag = ""
     for option in payment.options.all():  # the paid token is one of them: no query for it
         received = holdings.received_of(option.token)
         settled_with = (payment.paid_amount or 0) if option.token_id == payment.paid_token_id else 0
-        extra = received - settled_with
+        dust = facts_of(holdings.transfers, option.token, option.amount).dust if holdings.transfers else 0
+        extra = received - settled_with - dust
         if extra >= option.amount:
             return PaymentException.PAID_TWICE
         if extra > 0:

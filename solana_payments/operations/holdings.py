@@ -42,6 +42,7 @@ class Holdings:
     tokens: dict = field(default_factory=dict)  # token pk -> TokenHolding
     swept: dict = field(default_factory=dict)  # asset key -> base units already moved to the receiver
     refunded: dict = field(default_factory=dict)  # asset key -> base units refunded out of the wallet
+    transfers: list | None = None  # the wallet's transfer ledger, when it was brought up to date
 
     def amount_of(self, token):
         """Base units of ``token`` the wallet holds now."""
@@ -155,62 +156,3 @@ class Evidence:
     signature: str
     payer: str = ""
     paid_at: object = None  # aware datetime, from the block time
-
-
-SIGNATURE_LOOKBACK = 10
-
-
-def find_evidence(chain, lookups):
-    """``[(key, address, token)]`` -> ``{key: Evidence}`` for the newest successful transaction of each address.
-
-    One getSignaturesForAddress per address and one getTransaction per payment, run concurrently.
-    """
-    if not lookups:
-        return {}
-    histories = chain.get_signatures_for_addresses(
-        [address for _, address, _ in lookups], limit=SIGNATURE_LOOKBACK
-    )
-    chosen = []
-    for (key, address, token), history in zip(lookups, histories, strict=True):
-        landed = next((entry for entry in history if entry.err is None), None)
-        if landed is not None:
-            chosen.append((key, address, token, landed))
-    transactions = chain.get_transactions([entry.signature for *_, entry in chosen])
-    evidence = {}
-    for (key, address, token, entry), tx in zip(chosen, transactions, strict=True):
-        block_time = (tx.block_time if tx is not None else None) or entry.block_time
-        evidence[key] = Evidence(
-            signature=str(entry.signature),
-            payer=_payer(tx, address, token) if tx is not None else "",
-            paid_at=_aware(block_time),
-        )
-    return evidence
-
-
-def _aware(timestamp):
-    import datetime
-
-    if timestamp is None:
-        return None
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
-
-
-def _payer(tx, address, token):
-    """The owner whose token balance fell, or the account whose SOL fell most (the fee payer as fallback)."""
-    meta = tx.transaction.meta
-    keys = [str(k) for k in tx.transaction.transaction.message.account_keys]
-    if meta is None:
-        return keys[0] if keys else ""
-    if token is not None and not token.is_native:
-        before = {b.account_index: b for b in (meta.pre_token_balances or []) if str(b.mint) == token.mint}
-        for after in meta.post_token_balances or []:
-            prior = before.get(after.account_index)
-            if prior is not None and int(after.ui_token_amount.amount) < int(prior.ui_token_amount.amount):
-                return str(prior.owner) if prior.owner else keys[after.account_index]
-    drops = [
-        (pre - post, index)
-        for index, (pre, post) in enumerate(zip(meta.pre_balances, meta.post_balances, strict=False))
-        if index < len(keys) and keys[index] != str(address)
-    ]
-    drops.sort(reverse=True)
-    return keys[drops[0][1]] if drops and drops[0][0] > 0 else (keys[0] if keys else "")

@@ -22,8 +22,8 @@ import base64
 import logging
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -39,6 +39,8 @@ from ..chain.keypairs import parse_keypair
 from ..chain.transactions import expected_fee
 from ..conf import app_settings
 from ..exceptions import WalletKeyError
+from ..ledger import reading as ledger_reading
+from ..ledger.facts import facts_of
 from ..models import (
     ItemOutcome,
     OneTimeWallet,
@@ -47,12 +49,12 @@ from ..models import (
     Refund,
     RefundSource,
     RefundStatus,
+    TransferKind,
     WalletState,
 )
 from ..signals import payment_refunded
 from .base import Operation, PaymentSelectionMixin
 from .holdings import asset_key, read_holdings, token_account_address, token_program_id
-from .payers import find_incoming
 from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
 from .settling import describe
 
@@ -133,6 +135,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     moves_money = True
     needs_selection = True
     option_names = ("amount", "to", "plan")
+    one_open_run_per_record = True
     summary_keys = ("scanned", "refunded", "skipped", "failed")
     occasional_keys = ("recovered",)
 
@@ -208,7 +211,8 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             self.record(
                 ItemOutcome.DONE,
                 count="refunded",
-                reason=f"refund {describe(amount, token)} to {destination} from the {source.label}",
+                reason=f"refund {describe(amount, token)} to {destination} from the {source.label}"
+                + (f"; it sent {self._sent_by}" if self._sent_by else ""),
                 token=token,
                 amount=amount,
                 destination=str(destination),
@@ -221,6 +225,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         tx = built["transaction"]
         try:
             with transaction.atomic():
+                self.recheck_left_locked(payment, token, received, amount)
                 refund = Refund.objects.create(
                     payment=payment,
                     run=self.run,
@@ -237,6 +242,27 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         except IntegrityError:
             raise Refused("another refund of this payment is in flight") from None
         self.send_refund(refund, payment, tx)
+
+    @staticmethod
+    def recheck_left_locked(payment, token, received, amount):
+        """Under the payment's row lock, in the transaction that writes the pending refund: what is left to
+        refund is re-read, so two runs with the same plan never both send (``amount`` ≤ received −
+        refunded − pending)."""
+        now = timezone.now()
+        locked = Payment.objects.filter(pk=payment.pk)
+        if connection.features.has_select_for_update:
+            list(locked.select_for_update().values_list("pk", flat=True))
+        else:  # SQLite: the first write takes the database's write lock for the rest of the transaction
+            locked.update(updated_at=now)
+        committed = Refund.objects.filter(
+            payment=payment, status__in=(RefundStatus.LANDED, RefundStatus.PENDING)
+        ).aggregate(total=Sum("amount"))["total"]
+        left = received - (committed or 0)
+        if amount > left:
+            raise Refused(
+                f"refused: {describe(amount, token)} is more than is left to refund ({describe(max(left, 0), token)}:"
+                f" received {describe(received, token)}, refunded or in flight {describe(committed or 0, token)})"
+            )
 
     def planned(self, payment):
         """This payment's entry in the approved plan (None when the run has no plan)."""
@@ -268,13 +294,10 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
 
     def destination(self, payment, holdings, token):
         planned = self.planned(payment)
-        address = (planned or {}).get("to") or self.options.get("to") or payment.payer
+        address = (planned or {}).get("to") or self.options.get("to")
+        self._sent_by = ""
         if not address:
-            self.pause()
-            found = find_incoming(self.chain, [(payment.pk, holdings.where_is(token), token)])
-            address = found[payment.pk].payer if payment.pk in found else ""
-        if not address:
-            raise Refused("no payer found on chain or on record: give the address to refund to")
+            address, self._sent_by = self.sender(payment, token)
         try:
             address = clean_destination(address)
         except ValueError as exc:
@@ -284,6 +307,31 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         if account is not None and is_token_program(account.owner):
             raise Refused(f"refused: {address} is a token account, not a wallet: give its owner's address")
         return Pubkey.from_string(address)
+
+    def sender(self, payment, token):
+        """``(address, what it sent)``: the one sender of the payment's transfers in ``token`` (dust left
+        out), from its transfer ledger. Several senders, or none recorded, need an explicit address."""
+        book = ledger_reading.WalletBook(payment.wallet, [o.token for o in payment.options.all()], payment)
+        self.pause()
+        transfers = ledger_reading.sync(self.chain, [book], save=not self.dry_run)[payment.wallet_id]
+        price = next((o.amount for o in payment.options.all() if o.token_id == token.pk), 0)
+        facts = facts_of(transfers, token, price)
+        if len(facts.all_senders) > 1:
+            raise Refused(
+                f"paid by several senders ({', '.join(facts.all_senders)}): give the address to refund to (--to)"
+            )
+        if not facts.all_senders:
+            raise Refused(
+                "no sender of this payment is recorded in its transfers: give the address to refund to"
+            )
+        sender = facts.all_senders[0]
+        sent = [t for t in transfers if t.counterparty == sender and t.token_id == token.pk and not t.is_dust]
+        what = "; ".join(
+            f"{describe(t.amount, token)} on {t.block_time:%Y-%m-%d %H:%M:%S} UTC ({t.signature[:12]}…)"
+            for t in sent
+            if t.block_time is not None
+        )
+        return sender, what
 
     def source(self, payment, holdings, token, amount):
         """``(RefundSource, keypair)``: the one-time wallet while it holds the amount, else the refund wallet."""
@@ -434,6 +482,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
                 ledger[key] = int(ledger.get(key, 0)) + refund.amount
                 OneTimeWallet.objects.filter(pk=wallet.pk).update(refunded=ledger, last_activity_at=now)
                 payment.wallet.refunded = ledger
+                record_refund_transfer(payment, refund)
             payment.refunded_amount = (payment.refunded_amount or 0) + refund.amount
             transaction.on_commit(lambda: announce_refund(payment, refund))
         source = RefundSource(refund.source).label
@@ -475,3 +524,18 @@ def announce_refund(payment, refund):
             logger.error(
                 "payment_refunded receiver %r failed for payment %s: %r", receiver, payment.pk, result
             )
+
+
+def record_refund_transfer(payment, refund):
+    """A refund out of the one-time wallet joins its transfer ledger, from the transaction the run built."""
+    tx = VersionedTransaction.from_bytes(base64.b64decode(refund.signed_transaction))
+    book = ledger_reading.WalletBook(payment.wallet, [refund.token], payment)
+    ledger_reading.record_sent(
+        book,
+        refund.signature,
+        tx.message.account_keys,
+        [(refund.token, refund.amount, 0)],
+        kind=TransferKind.REFUND,
+        counterparty=refund.destination,
+        fee=refund.fee,
+    )

@@ -11,14 +11,14 @@
 Each decision is one item: who, when (the item's time) and the reason.
 """
 
+from django.db.models import Sum
 from django.utils import timezone
 
-from ..models import ItemOutcome, Payment, PaymentStatus
+from ..models import ItemOutcome, Payment, PaymentStatus, Refund, RefundStatus
 from ..payments import Settlement, settle_payments
 from .base import Operation, PaymentSelectionMixin, chunked
 from .expire import ExpiringMixin
-from .payers import find_incoming
-from .settling import describe
+from .settling import describe, evidence_of, option_price
 
 ACCEPT, CANCEL = "accept", "cancel"
 DECISIONS = (ACCEPT, CANCEL)
@@ -102,15 +102,14 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
                     payment=payment,
                     wallet=payment.wallet,
                 )
+            elif refused := self.refunded_below_price(payment, assessment):
+                self.skip(refused, payment=payment, wallet=payment.wallet)
             else:
                 received.append((payment, assessment, holdings))
         if not received:
             return
-        self.pause()
-        evidence = find_incoming(
-            self.chain, [(p.pk, h.where_is(a.token), a.token) for p, a, h in received if not p.paid_signature]
-        )
-        settlements = [Settlement(p, a, evidence.get(p.pk)) for p, a, _ in received]
+        self.read_ledgers([(p, h) for p, _, h in received])
+        settlements = [Settlement(p, a, evidence_of(p, a, h)[0]) for p, a, h in received]
         if self.dry_run:
             accepted = {s.payment.pk for s in settlements}
         else:
@@ -131,6 +130,28 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
                 amount=assessment.held,
                 reason=f"{self.note('accepted')} (received {describe(assessment.held, assessment.token)})",
             )
+
+    @staticmethod
+    def refunded_below_price(payment, assessment):
+        """Why a payment whose refunds leave less than its price cannot be accepted (``""`` when it can):
+        accepting it would tell the shop to ship an order whose money went back."""
+        refunded = (
+            Refund.objects.filter(payment=payment, status__in=(RefundStatus.LANDED, RefundStatus.PENDING))
+            .filter(token=assessment.token)
+            .aggregate(total=Sum("amount"))["total"]
+        )
+        if not refunded:
+            return ""
+        net = assessment.held - refunded
+        price = option_price(payment, assessment.token)
+        if net >= price:
+            return ""
+        token = assessment.token
+        return (
+            f"refused: received {describe(assessment.held, token)}, refunded {describe(refunded, token)}: "
+            f"the {describe(max(net, 0), token)} kept is {describe(price - max(net, 0), token)} short of the "
+            f"price ({describe(price, token)}); a refunded payment is not accepted"
+        )
 
     # -- cancel ----------------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from ..amounts import format_units
 from ..bulk import update_rows
+from ..ledger import reading as ledger_reading
+from ..ledger.facts import facts_of
 from ..models import SETTLED_STATUSES, ItemOutcome, OneTimeWallet, PaymentException, PaymentStatus
 from ..payments import (
     WALLET_STATES_BEFORE_FUNDS,
@@ -16,7 +18,7 @@ from ..payments import (
     settle_payments,
 )
 from . import findings
-from .holdings import OVERPAID, UNDERPAID, assess, find_evidence, read_holdings
+from .holdings import OVERPAID, UNDERPAID, UNPAID, Evidence, assess, read_holdings
 
 FLAG_REASONS = {
     PaymentException.UNDERPAID: "underpaid: received {received} of {expected}",
@@ -24,6 +26,22 @@ FLAG_REASONS = {
     PaymentException.TOPPED_UP: "topped up: more money arrived after it was settled",
     PaymentException.PAID_TWICE: "paid twice: another full amount arrived after it was settled",
 }
+
+
+def needs_ledger(payment, assessment, holdings):
+    """Whether the wallet's transfers must be read now: its balances changed since the last read, or money
+    sits in it for a payment whose facts (payer, time, exception) are not decided yet."""
+    if holdings.balances() != (payment.wallet.balances or {}):
+        return True
+    if assessment.verdict == UNPAID:
+        return False
+    return payment.status == PaymentStatus.INITIATED or (
+        payment.status == PaymentStatus.EXPIRED and not payment.exception
+    )
+
+
+def option_price(payment, token):
+    return next((o.amount for o in payment.options.all() if o.token_id == token.pk), 0)
 
 
 def remember_balances(wallets, holdings, *, checked=False):
@@ -54,9 +72,23 @@ class SettlingMixin:
         wallet_tokens = {p.wallet: [o.token for o in p.options.all()] for p in payments}
         self.pause()
         holdings = read_holdings(self.chain, wallet_tokens)
+        found = [(p, assess(p.options.all(), holdings[p.wallet_id]), holdings[p.wallet_id]) for p in payments]
+        self.read_ledgers([(p, h) for p, a, h in found if needs_ledger(p, a, h)])
         if not self.dry_run:
             remember_balances([p.wallet for p in payments], holdings, checked=checked)
-        return [(p, assess(p.options.all(), holdings[p.wallet_id]), holdings[p.wallet_id]) for p in payments]
+        return found
+
+    def read_ledgers(self, pairs):
+        """Bring the transfer ledger of each ``(payment, holdings)`` up to date and attach it to the holdings
+        (a dry run reads but writes nothing)."""
+        pairs = [(p, h) for p, h in pairs if h.transfers is None]
+        if not pairs:
+            return
+        books = [ledger_reading.WalletBook(p.wallet, [o.token for o in p.options.all()], p) for p, _ in pairs]
+        self.pause()
+        transfers = ledger_reading.sync(self.chain, books, save=not self.dry_run)
+        for payment, holdings in pairs:
+            holdings.transfers = transfers.get(payment.wallet_id, [])
 
     def act_on(self, found, *, expiring=False, settle_count="reconciled"):
         """Judge every ``(payment, assessment, holdings)`` read and carry out the verdicts that settle, flag
@@ -140,16 +172,17 @@ class SettlingMixin:
         """Settle ``[(payment, assessment, holdings)]`` found paid; record one item each."""
         if not found:
             return []
-        self.pause()
-        evidence = find_evidence(self.chain, [(p.pk, h.where_is(a.token), a.token) for p, a, h in found])
-        settlements = []
-        for payment, assessment, _ in found:
-            proof = evidence.get(payment.pk)
+        self.read_ledgers([(p, h) for p, _, h in found])
+        settlements, senders = [], {}
+        for payment, assessment, holdings in found:
+            proof, senders[payment.pk] = evidence_of(payment, assessment, holdings)
             late = payment.status == PaymentStatus.EXPIRED or (
                 proof is not None and proof.paid_at is not None and proof.paid_at > payment.expires_at
             )
             if late:
                 exception = PaymentException.PAID_LATE
+            elif len(senders[payment.pk]) > 1:
+                exception = PaymentException.SEVERAL_PAYERS
             elif assessment.verdict == OVERPAID:
                 exception = PaymentException.OVERPAID
             else:
@@ -165,6 +198,8 @@ class SettlingMixin:
             amount = describe(assessment.held, assessment.token)
             if self.dry_run or payment.pk in settled:
                 reason = f"paid {amount}" + (f" ({s.exception.replace('_', ' ')})" if s.exception else "")
+                if len(senders[payment.pk]) > 1:
+                    reason += f" by {', '.join(senders[payment.pk])}"
                 self.record(
                     ItemOutcome.DONE,
                     count=count,
@@ -189,3 +224,12 @@ class SettlingMixin:
                 )
             else:
                 self.skip("not paid yet", count="pending", payment=v.payment, wallet=v.wallet)
+
+
+def evidence_of(payment, assessment, holdings):
+    """``(Evidence or None, senders)`` of a payment found paid, from its wallet's transfer ledger."""
+    facts = facts_of(holdings.transfers or [], assessment.token, option_price(payment, assessment.token))
+    row = facts.paying or facts.last  # short of the price (an accepted underpayment): the newest transfer
+    if row is None:
+        return None, facts.senders
+    return Evidence(signature=row.signature, payer=facts.payer, paid_at=row.block_time), facts.senders

@@ -24,6 +24,7 @@ from ..chain.transactions import (
     build_sweep_transactions,
 )
 from ..conf import app_settings
+from ..ledger import reading as ledger_reading
 from ..models import (
     SWEEPABLE_STATES,
     ItemOutcome,
@@ -33,6 +34,8 @@ from ..models import (
     Refund,
     RefundSource,
     RefundStatus,
+    Transfer,
+    TransferKind,
     WalletState,
 )
 from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
@@ -372,7 +375,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 wallet.pending_valid_until = blockhash.last_valid_block_height
         update_rows(OneTimeWallet, members, WRITE_AHEAD_FIELDS)  # write-ahead, before anything is sent
         outcomes = self.send([tx.transaction for tx, _ in plan])
-        changed = []
+        changed, transfers = [], []
         for tx, shares in plan:
             outcome = outcomes[tx.signature]
             for wallet, fee in shares:
@@ -387,6 +390,9 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                     wallet.last_error = ""
                     add_swept(wallet, moved)
                     self._record_moves(wallet, tx.signature, moved, fee, rent)
+                    transfers += self.transfers_of(
+                        wallet, tx.signature, tx.transaction.message.account_keys, moved, fee
+                    )
                 elif outcome.state == FAILED:
                     wallet.state = WalletState.FAILED_TO_SEND_FUNDS
                     wallet.pending_signature = wallet.pending_transaction = ""
@@ -407,6 +413,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                         **self.wallet_refs(wallet),
                     )
                 changed.append(wallet)
+        Transfer.objects.bulk_create(transfers, ignore_conflicts=True)
         self.verify_empty([w for w in changed if w.state == WalletState.SENT_FUNDS], holdings)
         update_rows(
             OneTimeWallet,
@@ -414,6 +421,29 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error", "swept", "last_checked_at"],
             last_activity_at=timezone.now(),
         )
+
+    def transfers_of(self, wallet, signature, account_keys, moved, fee):
+        """The sweep's rows of the wallet's transfer ledger, from the transaction the run built."""
+        tokens = {t.mint: t for t in self.tokens_of(wallet)}
+        sol = tokens.get(None) or self.sol_token()
+        moves = [(tokens.get(mint) if mint else sol, amount, rent) for mint, amount, rent in moved]
+        moves = [m for m in moves if m[0] is not None]
+        book = ledger_reading.WalletBook(wallet, [m[0] for m in moves], getattr(wallet, "payment", None))
+        return ledger_reading.record_sent(
+            book,
+            signature,
+            account_keys,
+            moves,
+            kind=TransferKind.SWEEP,
+            counterparty=wallet.receiver_address,
+            fee=fee,
+            save=False,
+        )
+
+    def sol_token(self):
+        if not hasattr(self, "_sol_token"):
+            self._sol_token = PaymentToken.objects.filter(mint__isnull=True).first()
+        return self._sol_token
 
     def verify_empty(self, wallets, before):
         """A swept wallet is ``sent_funds`` only when a read after the sweep landed shows it empty.
