@@ -178,6 +178,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     # -- one payment -----------------------------------------------------------------------------------
 
     def refund(self, payment):
+        self._sent_by = ""  # what the destination sent, when the ledger chose it (for the item's reason)
         pending = Refund.objects.filter(payment=payment, status=RefundStatus.PENDING).first()
         if pending is not None:
             if self.dry_run:
@@ -295,7 +296,6 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     def destination(self, payment, holdings, token):
         planned = self.planned(payment)
         address = (planned or {}).get("to") or self.options.get("to")
-        self._sent_by = ""
         if not address:
             address, self._sent_by = self.sender(payment, token)
         try:
@@ -487,6 +487,8 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             transaction.on_commit(lambda: announce_refund(payment, refund))
         source = RefundSource(refund.source).label
         reason = f"refunded {describe(refund.amount, refund.token)} to {refund.destination} from the {source}"
+        if self._sent_by and not note:
+            reason += f"; it sent {self._sent_by}"
         self.record(
             ItemOutcome.DONE,
             count="refunded",

@@ -175,16 +175,17 @@ class SettlingMixin:
         self.read_ledgers([(p, h) for p, _, h in found])
         settlements, senders = [], {}
         for payment, assessment, holdings in found:
-            proof, senders[payment.pk] = evidence_of(payment, assessment, holdings)
+            proof, facts = evidence_of(payment, assessment, holdings)
+            senders[payment.pk] = facts.senders
             late = payment.status == PaymentStatus.EXPIRED or (
                 proof is not None and proof.paid_at is not None and proof.paid_at > payment.expires_at
             )
             if late:
                 exception = PaymentException.PAID_LATE
-            elif len(senders[payment.pk]) > 1:
+            elif facts.several_payers:
                 exception = PaymentException.SEVERAL_PAYERS
-            elif assessment.verdict == OVERPAID:
-                exception = PaymentException.OVERPAID
+            elif assessment.verdict == OVERPAID and assessment.held - facts.dust > assessment.expected:
+                exception = PaymentException.OVERPAID  # dust alone never makes a payment overpaid
             else:
                 exception = ""
             settlements.append(Settlement(payment, assessment, proof, exception))
@@ -227,9 +228,9 @@ class SettlingMixin:
 
 
 def evidence_of(payment, assessment, holdings):
-    """``(Evidence or None, senders)`` of a payment found paid, from its wallet's transfer ledger."""
+    """``(Evidence or None, Facts)`` of a payment found paid, from its wallet's transfer ledger."""
     facts = facts_of(holdings.transfers or [], assessment.token, option_price(payment, assessment.token))
     row = facts.paying or facts.last  # short of the price (an accepted underpayment): the newest transfer
     if row is None:
-        return None, facts.senders
-    return Evidence(signature=row.signature, payer=facts.payer, paid_at=row.block_time), facts.senders
+        return None, facts
+    return Evidence(signature=row.signature, payer=facts.payer, paid_at=row.block_time), facts
