@@ -116,11 +116,15 @@ def run_export(job_id):
 
 
 def export_rows(job):
-    """``(headers, rows)``: the resource's header line and an iterator of its rows, one query streaming."""
-    resource = import_string(job.resource)()
-    queryset = resource.filter_export(job_queryset(job))
+    """``(headers, rows, queryset)`` of a job: the header line and an iterator of rows, one query streaming."""
+    return resource_rows(import_string(job.resource)(), job_queryset(job), job.fields or None)
+
+
+def resource_rows(resource, queryset, fields=None):
+    """``(headers, rows, queryset)``: ``resource``'s header line and an iterator of its rows of ``queryset``."""
+    queryset = resource.filter_export(queryset)
     # What ``export_resource()`` does for each row, with the columns looked up once instead of per row.
-    columns = resource.get_export_fields(job.fields or None)
+    columns = resource.get_export_fields(fields)
     headers = [force_str(column.column_name) for column in columns]
     rows = (
         [resource.export_field(column, obj) for column in columns] for obj in resource.iter_queryset(queryset)

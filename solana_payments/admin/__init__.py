@@ -16,6 +16,7 @@ from ..models import (
     OperationRun,
     Payment,
     PaymentToken,
+    Transfer,
 )
 from ..webhooks.models import WebhookDelivery, WebhookEndpoint
 from .dashboard import DashboardAdmin
@@ -23,6 +24,7 @@ from .export_jobs import ExportJobAdmin
 from .reconcile import DifferenceAdmin
 from .records import OneTimeWalletAdmin, PaymentAdmin, PaymentTokenAdmin
 from .runs import OperationItemAdmin, OperationRunAdmin
+from .transfers import TransferAdmin
 from .webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 
 admin.site.register(PaymentToken, PaymentTokenAdmin)
@@ -35,3 +37,4 @@ admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
 admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
 admin.site.register(ExportJob, ExportJobAdmin)
 admin.site.register(Difference, DifferenceAdmin)
+admin.site.register(Transfer, TransferAdmin)

@@ -24,6 +24,7 @@ from .paging import BigTableAdminMixin
 from .reconcile import reconcile_wallets
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
+from .transfers import DustFilter, SeveralPayersFilter, TransferInline
 
 
 class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelAdmin):
@@ -86,6 +87,8 @@ class PaymentAdmin(
         "exception",
         "wallet__state",
         PaymentFundsOnChainFilter,
+        SeveralPayersFilter,
+        DustFilter,
         "paid_token",
         "created_at",
     ]
@@ -93,7 +96,7 @@ class PaymentAdmin(
     exact_search = {"uuid": ["reference"], "address": ["wallet__address"]}
     list_select_related = ["wallet", "paid_token"]
     # No date_hierarchy: its list of years is a DISTINCT over every payment. The created_at filter stays.
-    inlines = [PaymentOptionInline, RefundInline]
+    inlines = [PaymentOptionInline, TransferInline, RefundInline]
     readonly_fields = [
         "reference",
         "status",

@@ -76,10 +76,10 @@ def sync(chain, books, *, save=True):
     known = _recorded(wallet_pks)
     cursors, wanted = {}, {}  # wallet pk -> {address: newest signature}; signature -> (books, slot)
     for (book, address), history in zip(lookups, histories, strict=True):
-        if history:
-            cursors.setdefault(book.wallet.pk, dict(book.wallet.history_cursor or {}))[address] = str(
-                history[0].signature
-            )
+        cursor = book.wallet.history_cursor or {}
+        if history or address not in cursor:  # "" marks an account read that had no history yet
+            newest = str(history[0].signature) if history else ""
+            cursors.setdefault(book.wallet.pk, dict(cursor))[address] = newest
         for entry in history:
             signature = str(entry.signature)
             if entry.err is None and signature not in known.get(book.wallet.pk, set()):

@@ -43,6 +43,7 @@ from .safety import (
     unescape_formula,
 )
 from .tokens import PaymentTokenResource, RowCheck
+from .transfers import TransferResource
 
 RESOURCES = (
     PaymentResource,
@@ -51,6 +52,7 @@ RESOURCES = (
     OperationRunResource,
     OperationItemResource,
     DifferenceResource,
+    TransferResource,
 )
 
 
@@ -67,6 +69,7 @@ __all__ = [
     "PaymentTokenResource",
     "RowCheck",
     "SafeModelResource",
+    "TransferResource",
     "check_allow_list",
     "escape_formula",
     "sensitive_field_names",

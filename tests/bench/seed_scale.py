@@ -122,6 +122,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
                 "{}",  # swept
                 checked,  # last activity: the watch re-reads quiet wallets for WATCH_WINDOW after it
                 "{}",  # refunded
+                "{}",  # history_cursor: the transfer ledger was never read
             )
 
     def payment_rows():
@@ -236,6 +237,7 @@ def seed(payments, items, *, receiver, tokens, open_share=OPEN_SHARE, out=None):
             "swept",
             "last_activity_at",
             "refunded",
+            "history_cursor",
         ],
         "payment": [
             "id",

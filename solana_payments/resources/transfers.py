@@ -1,0 +1,56 @@
+"""The accounting export: one row per transfer into or out of a one-time wallet, with its payment."""
+
+from ..models import Transfer
+from .records import token_amount
+from .safety import JsonTextWidget, SafeModelResource, column, moment, text, whole
+
+
+class TransferResource(SafeModelResource):
+    """Per token, customer transfers in = what reached the receiver + refunds + what is still in wallets."""
+
+    id = whole("id")
+    payment = text("payment__reference")
+    label = text("payment__label")
+    email = text("payment__email")
+    metadata = column("payment__metadata", JsonTextWidget())
+    token = text("token__symbol")
+    amount = column()
+    direction = text("direction")
+    kind = text("kind")
+    is_dust = column("is_dust")
+    counterparty = text("counterparty")
+    wallet = text("wallet__address")
+    signature = text("signature")
+    slot = whole("slot")
+    block_time = moment("block_time")
+    fee_lamports = whole("fee")
+    rent_lamports = whole("rent")
+
+    export_relations = ("payment", "token", "wallet")
+
+    class Meta:
+        model = Transfer
+        fields = (
+            "id",
+            "payment",
+            "label",
+            "email",
+            "metadata",
+            "token",
+            "amount",
+            "direction",
+            "kind",
+            "is_dust",
+            "counterparty",
+            "wallet",
+            "signature",
+            "slot",
+            "block_time",
+            "fee_lamports",
+            "rent_lamports",
+        )
+        export_order = fields
+        name = "Transfers"
+
+    def dehydrate_amount(self, transfer):
+        return token_amount(transfer.amount, transfer.token)
