@@ -30,6 +30,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_schedules()
     errors += _check_watch()
     errors += _check_held_funds()
+    errors += _check_dust_thresholds()
     errors += _check_unknown_names()
     errors += _check_big_tables()
     return errors
@@ -277,6 +278,17 @@ def _check_watch():
                 "E010",
             )
         ]
+    return []
+
+
+def _check_dust_thresholds():
+    from .ledger.facts import clean_dust_thresholds
+
+    try:
+        clean_dust_thresholds(app_settings.DUST_THRESHOLDS)
+    except ValueError as exc:
+        hint = 'For example {"SOL": "0.001", "USDC": "0.01"}: token symbols and amounts in token units.'
+        return [_error(f"{exc}.", hint, "E015")]
     return []
 
 

@@ -16,24 +16,43 @@ but never becomes the payer, ``paid_at``, or a reason to call a payment late, to
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
-from ..amounts import to_base_units
 from ..conf import app_settings
 from ..models import TransferDirection, TransferKind
 
 DUST_SHARE = 100  # by default a transfer below 1% of the price is dust ...
 SOL_DUST_LAMPORTS = 1_000_000  # ... or below 0.001 SOL, whichever is smaller
 
+MAX_DUST_UNITS = Decimal(10**9)
+
 RECEIVED_KINDS = (TransferKind.PAYMENT, TransferKind.UNKNOWN)
+
+
+def clean_dust_thresholds(value):
+    """``DUST_THRESHOLDS`` as ``{SYMBOL: Decimal}``, or ``ValueError`` saying what is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError(f"DUST_THRESHOLDS must map token symbols to amounts, not {type(value).__name__}")
+    cleaned = {}
+    for symbol, amount in value.items():
+        try:
+            number = None if isinstance(amount, (float, bool)) else Decimal(str(amount))  # no float for money
+        except ArithmeticError:
+            number = None
+        if number is None or not number.is_finite() or number < 0 or number > MAX_DUST_UNITS:
+            raise ValueError(
+                f"DUST_THRESHOLDS[{symbol!r}] must be an amount in token units from 0 to {MAX_DUST_UNITS}, "
+                f"not {amount!r}"
+            )
+        cleaned[str(symbol).upper()] = number
+    return cleaned
 
 
 def dust_threshold(token, price):
     """Base units below which a transfer of ``token`` into a payment asking ``price`` is dust."""
-    configured = {str(k).upper(): v for k, v in (app_settings.DUST_THRESHOLDS or {}).items()}
-    value = configured.get(token.symbol.upper())
+    value = clean_dust_thresholds(app_settings.DUST_THRESHOLDS or {}).get(token.symbol.upper())
     if value is not None:
-        return to_base_units(Decimal(str(value)), token.decimals, what=f"DUST_THRESHOLDS[{token.symbol!r}]")
+        return int(value.scaleb(token.decimals).to_integral_value(rounding=ROUND_CEILING))
     threshold = (price or 0) // DUST_SHARE
     return min(threshold, SOL_DUST_LAMPORTS) if token.is_native else threshold
 

@@ -234,3 +234,34 @@ def test_the_ledger_is_read_once_per_new_transfer(shop):
     again = run_operation("recheck", trigger="schedule")  # nothing changed: no history read at all
     assert "getSignaturesForAddress" not in again.rpc_calls and "getTransaction" not in again.rpc_calls
     assert Transfer.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ({}, True),
+        ({"SOL": "0.0001", "usdc": "0.01"}, True),
+        ({"SOL": 0.001}, False),  # a float: never for money
+        ({"SOL": "-1"}, False),
+        ({"SOL": "1e999999999"}, False),
+        ({"SOL": "NaN"}, False),
+        (["SOL"], False),
+    ],
+)
+def test_dust_thresholds_are_checked(configure, value, ok):
+    from solana_payments.checks import check_settings
+
+    configure(DUST_THRESHOLDS=value)
+    errors = [e for e in check_settings() if e.id == "solana_payments.E015"]
+    assert (errors == []) is ok
+
+
+def test_the_dust_threshold_is_a_share_of_the_price_or_the_setting(shop, configure):
+    from solana_payments.ledger.facts import dust_threshold
+
+    sol, usdc = shop.tokens["SOL"], shop.tokens["USDC"]
+    assert dust_threshold(sol, 500_000_000) == 1_000_000  # 0.001 SOL is less than 1% of 0.5 SOL
+    assert dust_threshold(sol, 50_000_000) == 500_000  # 1% of 0.05 SOL is less than 0.001 SOL
+    assert dust_threshold(usdc, 25_000_000) == 250_000
+    configure(DUST_THRESHOLDS={"usdc": "0.0000015"})  # symbols match whatever their case; rounded up
+    assert dust_threshold(usdc, 25_000_000) == 2
