@@ -130,6 +130,20 @@ def facts_of(transfers, token, price):
     )
 
 
+def received_after(transfers, token, settled_with):
+    """Base units of ``token`` (dust left out) received after the first ``settled_with`` units, in chain
+    order: what arrived beyond what a payment was settled with. None when no prefix of the transfers adds
+    up to ``settled_with`` (the ledger does not explain the settlement)."""
+    rows = sorted((t for t in transfers if t.token_id == token.pk and _counts(t)), key=_chain_order)
+    total, index = 0, 0
+    while total < settled_with and index < len(rows):
+        total += rows[index].amount
+        index += 1
+    if total != settled_with:
+        return None
+    return sum(r.amount for r in rows[index:] if not r.is_dust)
+
+
 def _counts(row):
     return row.direction == TransferDirection.IN and row.kind in RECEIVED_KINDS
 

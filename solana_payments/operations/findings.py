@@ -8,11 +8,11 @@ first. The chain wins: no wallet state means "never read again".
 |--------------------------|-------------------------------------------------|------------------------------|
 | initiated                | at least one option's amount                    | SETTLE (overpaid / paid late) |
 | initiated, being expired | part of an amount                               | EXPIRE_UNDERPAID             |
-| initiated, being expired | nothing                                         | EXPIRE                       |
+| initiated, being expired | nothing, or dust only                           | EXPIRE                       |
 | initiated                | part or nothing, deadline not being enforced    | PENDING                      |
 | expired                  | a full amount, within LATE_PAYMENT_WINDOW       | SETTLE (paid late)           |
 | expired                  | a full amount, after LATE_PAYMENT_WINDOW        | FLAG paid late (not accepted) |
-| expired                  | part of an amount                               | FLAG underpaid               |
+| expired                  | part of an amount (more than dust)              | FLAG underpaid               |
 | settled                  | more than it was settled with                   | FLAG topped up / paid twice  |
 | any                      | funds still in a wallet whose state says empty  | back to sweep (UNSWEPT)      |
 | any                      | nothing now                                     | QUIET                        |
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..ledger.facts import facts_of
+from ..ledger.facts import facts_of, received_after
 from ..models import SETTLED_STATUSES, PaymentException, PaymentStatus, WalletState
 from .holdings import UNDERPAID
 
@@ -71,11 +71,12 @@ def judge(payment, assessment, holdings, *, expiring=False, now=None):
     def verdict(kind, exception=""):
         return Verdict(kind, payment, assessment, holdings, exception, to_sweep)
 
+    underpaid = assessment.verdict == UNDERPAID and not only_dust(payment, holdings)
     if status == PaymentStatus.INITIATED:
         if assessment.settles:
             return verdict(SETTLE)
         if expiring:
-            return verdict(EXPIRE_UNDERPAID if assessment.verdict == UNDERPAID else EXPIRE)
+            return verdict(EXPIRE_UNDERPAID if underpaid else EXPIRE)
         return verdict(PENDING)
     if status == PaymentStatus.EXPIRED:
         if assessment.settles:
@@ -83,13 +84,24 @@ def judge(payment, assessment, holdings, *, expiring=False, now=None):
             if now - payment.expires_at <= window:
                 return verdict(SETTLE)
             return _flag(verdict, payment, PaymentException.PAID_LATE)
-        if assessment.verdict == UNDERPAID:
+        if underpaid:
             return _flag(verdict, payment, PaymentException.UNDERPAID)
     elif status in SETTLED_STATUSES:
         extra = extra_received(payment, holdings)
         if extra:
             return _flag(verdict, payment, extra)
     return verdict(UNSWEPT if to_sweep else QUIET)
+
+
+def only_dust(payment, holdings):
+    """Whether everything the wallet received, in every option's token, is dust (by its transfer ledger)."""
+    if not holdings.transfers:
+        return False
+    for option in payment.options.all():
+        facts = facts_of(holdings.transfers, option.token, option.amount)
+        if facts.received - facts.dust > 0 or holdings.received_of(option.token) > facts.received:
+            return False
+    return True
 
 
 def _flag(verdict, payment, exception):
@@ -106,8 +118,13 @@ def extra_received(payment, holdings):
     for option in payment.options.all():  # the paid token is one of them: no query for it
         received = holdings.received_of(option.token)
         settled_with = (payment.paid_amount or 0) if option.token_id == payment.paid_token_id else 0
-        dust = facts_of(holdings.transfers, option.token, option.amount).dust if holdings.transfers else 0
-        extra = received - settled_with - dust
+        extra = received - settled_with
+        if holdings.transfers and extra > 0:
+            later = received_after(holdings.transfers, option.token, settled_with)
+            if later is not None:
+                extra = later
+            else:  # the ledger does not explain the settlement: leave out all the dust it knows of
+                extra -= facts_of(holdings.transfers, option.token, option.amount).dust
         if extra >= option.amount:
             return PaymentException.PAID_TWICE
         if extra > 0:

@@ -28,15 +28,27 @@ FLAG_REASONS = {
 }
 
 
-def needs_ledger(payment, assessment, holdings):
-    """Whether the wallet's transfers must be read now: its balances changed since the last read, or money
-    sits in it for a payment whose facts (payer, time, exception) are not decided yet."""
-    if holdings.balances() != (payment.wallet.balances or {}):
-        return True
+def balances_changed(payment, holdings):
+    """Whether the wallet shows other balances than at its last read: it has new transfers to record."""
+    return holdings.balances() != (payment.wallet.balances or {})
+
+
+def decided_by_ledger(payment, assessment, holdings):
+    """Whether judging this payment needs its transfers: money sits in its wallet for a payment whose facts
+    (payer, time, exception) are not decided yet, or a settled payment's wallet received more than it was
+    settled with (dust, or a top-up)."""
     if assessment.verdict == UNPAID:
         return False
-    return payment.status == PaymentStatus.INITIATED or (
-        payment.status == PaymentStatus.EXPIRED and not payment.exception
+    if payment.status == PaymentStatus.INITIATED:
+        return True
+    if payment.status == PaymentStatus.EXPIRED:
+        return not payment.exception or payment.exception == PaymentException.UNDERPAID
+    if payment.exception == PaymentException.PAID_TWICE:
+        return False
+    return any(
+        holdings.received_of(o.token)
+        > ((payment.paid_amount or 0) if o.token_id == payment.paid_token_id else 0)
+        for o in payment.options.all()
     )
 
 
@@ -73,7 +85,7 @@ class SettlingMixin:
         self.pause()
         holdings = read_holdings(self.chain, wallet_tokens)
         found = [(p, assess(p.options.all(), holdings[p.wallet_id]), holdings[p.wallet_id]) for p in payments]
-        self.read_ledgers([(p, h) for p, a, h in found if needs_ledger(p, a, h)])
+        self.read_ledgers([(p, h) for p, a, h in found if balances_changed(p, h)])
         if not self.dry_run:
             remember_balances([p.wallet for p in payments], holdings, checked=checked)
         return found
@@ -95,6 +107,7 @@ class SettlingMixin:
         or send funds back to sweep. Returns ``{verdict kind: [Verdict]}`` for what the caller decides."""
         now = timezone.now()
         by_kind = defaultdict(list)
+        self.read_ledgers([(p, h) for p, a, h in found if decided_by_ledger(p, a, h)])
         for payment, assessment, holdings in found:
             verdict = findings.judge(payment, assessment, holdings, expiring=expiring, now=now)
             by_kind[verdict.kind].append(verdict)

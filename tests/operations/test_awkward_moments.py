@@ -28,6 +28,17 @@ def run_schedules():
     return results
 
 
+def dust_everywhere(shop, payments, symbol):
+    """A stranger sends one base unit to every wallet (SOL only where the account exists: a new account
+    below the rent-exempt minimum is refused by the chain)."""
+    from solana_payments.chain.accounts import RENT_EXEMPT_MINIMUM
+
+    for payment in payments.values():
+        if symbol == "SOL" and shop.balance(payment.wallet.address, "SOL") < RENT_EXEMPT_MINIMUM:
+            continue
+        shop.pay(payment, symbol, 1)
+
+
 def overdue(payment):
     Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
 
@@ -50,26 +61,33 @@ def test_default_schedules_leave_no_unit_behind(shop, symbol):
     names = ["on_time", "topped_up_late", "late_after_close", "paid_twice", "late_partial", "abandoned"]
     p = {name: shop.new_payment(OPTIONS) for name in names}
 
-    # cycle 1: some pay in time, one pays part; the rest let the deadline pass
-    shop.pay(p["on_time"], symbol, full)
-    shop.pay(p["paid_twice"], symbol, full)
-    shop.pay(p["topped_up_late"], symbol, full // 4)
+    # cycle 1: some pay in time, one pays part; the rest let the deadline pass. Strangers send dust at
+    # every step: it is swept with the rest and decides nothing.
+    customers = {}
+    customers["on_time"], _ = shop.pay(p["on_time"], symbol, full)
+    customers["paid_twice"], _ = shop.pay(p["paid_twice"], symbol, full)
+    customers["topped_up_late"], _ = shop.pay(p["topped_up_late"], symbol, full // 4)
+    dust_everywhere(shop, p, symbol)
     for name in ("topped_up_late", "late_after_close", "late_partial", "abandoned"):
         overdue(p[name])
     assert set(run_schedules()) <= {RunStatus.SUCCEEDED}
+    dust_everywhere(shop, p, symbol)
 
     # cycle 2: money arrives in closed and swept wallets
-    shop.pay(p["late_after_close"], symbol, full)
+    customers["late_after_close"], _ = shop.pay(p["late_after_close"], symbol, full)
     shop.pay(p["late_partial"], symbol, full // 3)
     shop.pay(p["topped_up_late"], symbol, full - full // 4)
     shop.pay(p["paid_twice"], symbol, full)
+    dust_everywhere(shop, p, symbol)
     run_schedules()
+    dust_everywhere(shop, p, symbol)
 
     # cycle 3: one more top-up between a recheck and a sweep; then quiet cycles settle everything
     from solana_payments.operations.base import run_operation
 
     run_operation("recheck", trigger="schedule")
     shop.pay(p["on_time"], symbol, full // 5)
+    dust_everywhere(shop, p, symbol)
     run_schedules()
     run_schedules()
 
@@ -87,6 +105,10 @@ def test_default_schedules_leave_no_unit_behind(shop, symbol):
     }
     for name in ("on_time", "topped_up_late", "late_after_close", "paid_twice"):
         assert accepted.count(p[name].pk) == 1, name
+    for name in ("on_time", "late_after_close", "paid_twice"):  # the one sender of the paying transfers
+        assert Payment.objects.get(pk=p[name].pk).payer == str(customers[name].pubkey()), name
+    # topped_up_late was paid by two customers (a quarter, then the rest): no one payer is named
+    assert Payment.objects.get(pk=p["topped_up_late"].pk).payer == ""
     assert p["late_partial"].pk not in accepted and p["abandoned"].pk not in accepted
     assert shop.in_wallets(symbol) == 0
     assert shop.received(symbol) == shop.paid[symbol]

@@ -51,6 +51,9 @@ def test_dust_after_an_underpayment_does_not_take_the_refund(shop, symbol):
         ("in", "payment", 1, str(stranger.pubkey()), True),
     ]
 
+    preview = run_operation("refund", ids=[payment.pk], dry_run=True).items.get()  # what an approver sees
+    assert preview.destination == str(customer.pubkey())
+    assert f"it sent {str_units(shop, symbol, part)} {symbol} on " in preview.reason
     customer_before = shop.balance(customer.pubkey(), symbol)
     stranger_before = shop.balance(stranger.pubkey(), symbol)
     run = run_operation("refund", ids=[payment.pk], trigger="command")  # no --to: the sender of the money
