@@ -159,13 +159,18 @@ class Operation:
 
     @classmethod
     def refuse_if_open(cls, ids, *, exclude=None):
-        """``ValueError`` when one of ``ids`` is already in an open run of this operation (not a preview)."""
+        """``ValueError`` when one of ``ids`` is already in an open run of this operation (not a preview).
+
+        Asked for a run that is starting (``exclude``), only older runs count: of two runs queued at once,
+        the older one goes on and the newer one is refused."""
         if not cls.one_open_run_per_record or not ids:
             return
         open_runs = OperationRun.objects.filter(
             kind=cls.kind,
             status__in=(RunStatus.AWAITING_APPROVAL, RunStatus.QUEUED, RunStatus.RUNNING),
-        ).exclude(pk=getattr(exclude, "pk", None))
+        )
+        if exclude is not None and exclude.pk is not None:
+            open_runs = open_runs.filter(pk__lt=exclude.pk)
         wanted = {str(pk) for pk in ids}
         for run_pk, parameters in open_runs.values_list("pk", "parameters"):
             if parameters.get("dry_run"):

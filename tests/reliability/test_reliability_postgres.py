@@ -199,3 +199,41 @@ def test_without_claims_workers_would_sweep_twice(shop, postgres, tmp_path):
     # The chain itself refused to move the same lamports twice, so the money is still right...
     assert shop.received("SOL") == shop.paid["SOL"]
     assert balances(shop, [w["address"] for w in wallets], "SOL") == 0
+
+
+def test_two_refund_runs_of_one_payment_at_once_refund_once(shop, postgres, tmp_path):
+    """Two worker processes execute two queued refund runs of one payment, with the same approved plan, at
+    the same moment: one refunds, the other is refused, and the customer gets the money once."""
+    (row,) = make_wallets(shop, postgres, [("USDC", "expired_unpaid")])
+    customer, _ = shop.pay(SimpleNamespace(wallet=SimpleNamespace(address=row["address"])), "USDC", 7_000_000)
+    (reclaim,) = run_workers(postgres, [[RECLAIM]], tmp_path, name="reclaim")  # finds it underpaid
+    assert reclaim["results"][0]["summary"]["counts"]["flagged"] == 1, reclaim
+    runs = run_json(
+        ["-m", "tests.support.reliability_worker", "refund-runs", str(row["payment"]), str(customer.pubkey()),
+         "7000000"],
+        postgres,
+    )["runs"]  # fmt: skip
+    start_at = time.time() + 3
+    workers = [
+        Process(
+            ["-m", "tests.support.reliability_worker", "execute", str(start_at), str(run)],
+            postgres,
+            tmp_path / f"refund{index}.log",
+        )
+        for index, run in enumerate(runs)
+    ]
+    try:
+        assert [worker.wait(timeout=120) for worker in workers] == [0, 0]
+    finally:
+        for worker in workers:
+            worker.stop()
+    results = [json.loads(w.output().strip().splitlines()[-1]) for w in workers]
+    refunded = [r for r in results if any(i["outcome"] == "done" for i in r["items"])]
+    refused = [r for r in results if r not in refunded]
+    assert len(refunded) == 1 and len(refused) == 1, results
+    (other,) = refused
+    reasons = other["error"] + " ".join(i["reason"] for i in other["items"])
+    assert "already in open refund run" in reasons or "more than is left to refund" in reasons, other
+    assert shop.balance(customer.pubkey(), "USDC") == 7_000_000
+    assert shop.balance(row["address"], "USDC") == 0
+    assert shop.paid["USDC"] == shop.received("USDC") + 7_000_000

@@ -12,6 +12,10 @@ environment, see ``tests/reliability.py``). Each action prints one JSON document
   claims (a control run that shows what the claims prevent).
 - ``claim-race KIND``: two runs of KIND claim the same wallets from two connections; the first holds
   its claim in an open transaction while the second's claim starts, then commits. Reports what each got.
+- ``refund-runs PAYMENT TO AMOUNT``: two queued refund runs carrying the same approved plan (as two
+  requests racing past the check, or a retry), by their ids.
+- ``execute START_AT RUN``: wait until the unix time START_AT, then execute the queued run as django-q2's
+  task does; reports its status, error and items.
 - ``report``: wallets, payments and the items of every run, for the test to check.
 """
 
@@ -138,6 +142,31 @@ def claim_race(kind):
     }
 
 
+def refund_runs(payment, to, amount):
+    from solana_payments.models import OperationRun, RunStatus
+
+    plan = {str(payment): {"amount": int(amount), "to": to}}
+    parameters = {"ids": [int(payment)], "limit": None, "sleep": 0, "dry_run": False, "plan": plan}
+    runs = [
+        OperationRun.objects.create(
+            kind="refund", trigger="api", parameters=parameters, status=RunStatus.QUEUED
+        )
+        for _ in range(2)
+    ]
+    return {"runs": [run.pk for run in runs]}
+
+
+def execute(start_at, run_id):
+    from solana_payments import jobs
+    from solana_payments.models import OperationRun
+
+    time.sleep(max(0.0, float(start_at) - time.time()))
+    status = jobs.execute(int(run_id))
+    run = OperationRun.objects.get(pk=int(run_id))
+    items = list(run.items.values("outcome", "reason", "signature", "amount"))
+    return {"pid": os.getpid(), "run": run.pk, "status": status, "error": run.error, "items": items}
+
+
 def report():
     from solana_payments.models import OneTimeWallet, OperationItem, OperationRun
 
@@ -164,6 +193,10 @@ def main(argv):
         result = recheck()
     elif action == "work":
         result = work(args[0], args[1:])
+    elif action == "refund-runs":
+        result = refund_runs(*args)
+    elif action == "execute":
+        result = execute(*args)
     elif action == "claim-race":
         result = claim_race(args[0])
     elif action == "report":
