@@ -22,11 +22,12 @@ from .facts import dust_threshold
 class WalletBook:
     """What the reader needs to know of one wallet: its tokens, payment, receiver and dust thresholds."""
 
-    def __init__(self, wallet, tokens, payment=None):
+    def __init__(self, wallet, tokens, payment=None, *, read=None):
         self.wallet = wallet
         self.payment = payment
         self.tokens = list(tokens)
         self._thresholds = None
+        self.read = read  # the addresses whose history to read now (None: every account of the wallet)
         self.accounts = {wallet.address: None}  # address -> token (None for SOL)
         for token in self.tokens:
             if not token.is_native:
@@ -66,7 +67,12 @@ def sync(chain, books, *, save=True):
     """
     if not books:
         return {}
-    lookups = [(book, address) for book in books for address in book.accounts]
+    lookups = [
+        (book, address)
+        for book in books
+        for address in book.accounts
+        if book.read is None or address in book.read
+    ]
     histories = chain.get_signatures_for_addresses(
         [address for _, address in lookups],
         untils=[(book.wallet.history_cursor or {}).get(address) for book, address in lookups],

@@ -33,6 +33,18 @@ def balances_changed(payment, holdings):
     return holdings.balances() != (payment.wallet.balances or {})
 
 
+def unrecorded_accounts(payment, holdings, transfers):
+    """The wallet's accounts whose recorded incoming transfers add up to less than it received (held now,
+    plus swept and refunded): their new history must be read."""
+    accounts = set()
+    for option in payment.options.all():
+        token = option.token
+        recorded = sum(t.amount for t in transfers if t.token_id == token.pk and t.direction == "in")
+        if recorded < holdings.received_of(token):
+            accounts.add(str(holdings.where_is(token)))
+    return accounts
+
+
 def decided_by_ledger(payment, assessment, holdings):
     """Whether judging this payment needs its transfers: money sits in its wallet for a payment whose facts
     (payer, time, exception) are not decided yet, or a settled payment's wallet received more than it was
@@ -91,16 +103,24 @@ class SettlingMixin:
         return found
 
     def read_ledgers(self, pairs):
-        """Bring the transfer ledger of each ``(payment, holdings)`` up to date and attach it to the holdings
-        (a dry run reads but writes nothing)."""
+        """Attach to each ``(payment, holdings)`` its wallet's transfer ledger, read from the chain first for
+        the accounts whose recorded transfers do not add up to what the wallet received (a dry run reads
+        but writes nothing)."""
         pairs = [(p, h) for p, h in pairs if h.transfers is None]
         if not pairs:
             return
-        books = [ledger_reading.WalletBook(p.wallet, [o.token for o in p.options.all()], p) for p, _ in pairs]
-        self.pause()
-        transfers = ledger_reading.sync(self.chain, books, save=not self.dry_run)
+        recorded = ledger_reading.ledgers([p.wallet_id for p, _ in pairs])
+        books = []
         for payment, holdings in pairs:
-            holdings.transfers = transfers.get(payment.wallet_id, [])
+            unexplained = unrecorded_accounts(payment, holdings, recorded[payment.wallet_id])
+            if unexplained:
+                tokens = [o.token for o in payment.options.all()]
+                books.append(ledger_reading.WalletBook(payment.wallet, tokens, payment, read=unexplained))
+        if books:
+            self.pause()
+            recorded.update(ledger_reading.sync(self.chain, books, save=not self.dry_run))
+        for payment, holdings in pairs:
+            holdings.transfers = recorded.get(payment.wallet_id, [])
 
     def act_on(self, found, *, expiring=False, settle_count="reconciled"):
         """Judge every ``(payment, assessment, holdings)`` read and carry out the verdicts that settle, flag
