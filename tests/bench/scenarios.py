@@ -30,6 +30,9 @@ from solana_payments.models import (
     Payment,
     PaymentOption,
     PaymentToken,
+    Transfer,
+    TransferDirection,
+    TransferKind,
 )
 from solana_payments.operations.holdings import token_account_address
 
@@ -40,7 +43,9 @@ COMMANDS = {
     "reclaim": "close_expired_one_time_wallets_and_reclaim_funds",
     "watch": "recheck_initiated_solana_payments",  # recheck's watch over N quiet (swept) wallets
     "reconcile": "solana_payments_reconcile",  # N swept SOL wallets against the chain, without --deep
+    "ledger": "recheck_initiated_solana_payments",  # N payments all paid: each one's transfer is recorded
     "export": None,  # the payments CSV export, through the resource the admin uses
+    "transfers": None,  # the accounting export of N transfers, through the resource the admin uses
 }
 
 
@@ -50,6 +55,15 @@ def export_payments_csv():
     from solana_payments.resources import PaymentResource
 
     dataset = PaymentResource().export(queryset=Payment.objects.all())
+    return CSV().export_data(dataset)
+
+
+def export_transfers_csv():
+    from import_export.formats.base_formats import CSV
+
+    from solana_payments.resources import TransferResource
+
+    dataset = TransferResource().export(queryset=Transfer.objects.all())
     return CSV().export_data(dataset)
 
 
@@ -126,6 +140,7 @@ class Bench:
 
     def fresh(self):
         self.localnet.reset()
+        Transfer.objects.all().delete()
         OperationItem.objects.all().delete()
         OperationRun.objects.all().delete()
         PaymentOption.objects.all().delete()
@@ -187,6 +202,39 @@ class Bench:
                 else:
                     self.localnet.mint_to(self.usdc_mint, keypair.pubkey(), USDC_AMOUNT)
             return Scenario(name, size, paid=paid)
+        if name == "ledger":
+            keypairs = self.make(size, options=both)
+            for index, keypair in enumerate(keypairs):  # one real transfer each: its row is read from history
+                self.set_token_account(keypair)
+                if index % 2:
+                    self.localnet.airdrop(keypair.pubkey(), SOL_AMOUNT)
+                else:
+                    self.localnet.mint_to(self.usdc_mint, keypair.pubkey(), USDC_AMOUNT)
+            return Scenario(name, size, paid=size)
+        if name == "transfers":
+            self.make(size, options={"SOL": SOL_AMOUNT})
+            payments = list(Payment.objects.select_related("wallet"))
+            Transfer.objects.bulk_create(
+                [
+                    Transfer(
+                        wallet=p.wallet,
+                        payment=p,
+                        signature=f"{p.pk:0>64}",
+                        position=1,
+                        slot=p.pk,
+                        block_time=timezone.now(),
+                        direction=TransferDirection.IN,
+                        token=self.tokens["SOL"],
+                        amount=SOL_AMOUNT,
+                        counterparty=p.wallet.address,
+                        kind=TransferKind.PAYMENT,
+                        fee=5000,
+                    )
+                    for p in payments
+                ],
+                batch_size=500,
+            )
+            return Scenario(name, size)
         if name == "expire":
             for keypair in self.make(size, options=both, overdue=True):
                 self.set_token_account(keypair)
@@ -235,7 +283,7 @@ class Bench:
         from .run import budgets
 
         scenario = self.build(name, size)
-        kind = "recheck" if name == "watch" else name
+        kind = "recheck" if name in ("watch", "ledger") else name
         settings.SOLANA_PAYMENTS = {
             **settings.SOLANA_PAYMENTS,
             "WATCH_BATCH_SIZE": size if name == "watch" else 1000,
@@ -251,13 +299,15 @@ class Bench:
         with statements_unformatted(connection), CaptureQueriesContext(connection) as queries:
             if name == "export":
                 exported = export_payments_csv()
+            elif name == "transfers":
+                exported = export_transfers_csv()
             else:
                 call_command(COMMANDS[name], "--limit", str(size), stdout=StringIO())
         seconds = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        if name == "export":
-            return self.export_row(size, exported, len(queries), seconds, peak)
+        if name in ("export", "transfers"):
+            return self.export_row(name, size, exported, len(queries), seconds, peak)
         run = OperationRun.objects.filter(kind=kind).latest("pk")  # the one the command just made
         counts = dict(self.localnet.request_counts)
         items = OperationItem.objects.filter(run=run)
@@ -289,6 +339,10 @@ class Bench:
                 "SOL not conserved"
             )
             assert self.receiver_usdc() == scenario.token_wallets * USDC_AMOUNT, "USDC not conserved"
+        if name == "ledger":
+            recorded = Transfer.objects.filter(direction=TransferDirection.IN).count()
+            row["transfers_recorded"] = recorded
+            assert recorded == size and run.counts.get("reconciled") == size, (recorded, run.counts)
         if name == "watch":
             assert run.counts.get("watched") == size and run.counts.get("flagged") == scenario.paid, (
                 run.counts
@@ -305,10 +359,10 @@ class Bench:
             row["missed"].append(f"run ended {run.status}: {run.error}")
         return row
 
-    def export_row(self, size, exported, queries, seconds, peak):
+    def export_row(self, name, size, exported, queries, seconds, peak):
         rows = exported.count("\n") - 1
         row = {
-            "operation": "export",
+            "operation": name,
             "records": size,
             "rpc_requests": 0,
             "rpc_by_method": {},
