@@ -14,7 +14,8 @@ Each decision is one item: who, when (the item's time) and the reason.
 from django.db.models import Sum
 from django.utils import timezone
 
-from ..models import ItemOutcome, Payment, PaymentStatus, Refund, RefundStatus
+from ..conf import app_settings
+from ..models import ItemOutcome, Payment, PaymentException, PaymentStatus, Refund, RefundStatus
 from ..payments import Settlement, settle_payments
 from .base import Operation, PaymentSelectionMixin, chunked
 from .expire import ExpiringMixin
@@ -153,6 +154,18 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
             f"price ({describe(price, token)}); a refunded payment is not accepted"
         )
 
+    @staticmethod
+    def what_happens_to_funds(payment):
+        """For a cancelled payment that had received part of its price: where that money goes now."""
+        if payment.exception != PaymentException.UNDERPAID or not payment.paid_token_id:
+            return ""
+        received = describe(payment.paid_amount or 0, payment.paid_token)
+        if payment.exception in app_settings.HOLD_FLAGGED_FUNDS:
+            where = "it stays in the one-time wallet (HOLD_FLAGGED_FUNDS)"
+        else:
+            where = "it goes to the receiver with the next sweep"
+        return f"; it had received {received}: flagged underpaid, {where}; refund it from the desk"
+
     # -- cancel ----------------------------------------------------------------------------------------
 
     def cancel(self, payments):
@@ -165,16 +178,17 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
         for payment in payments:
             payment.expires_at = min(payment.expires_at, now)
         self.expire(payments)
-        statuses = dict(Payment.objects.filter(pk__in=pks).values_list("pk", "status"))
+        now_stored = {p.pk: p for p in Payment.objects.filter(pk__in=pks).select_related("paid_token")}
         for payment in payments:
-            status = PaymentStatus.EXPIRED if self.dry_run else statuses[payment.pk]
+            stored = now_stored[payment.pk]
+            status = PaymentStatus.EXPIRED if self.dry_run else stored.status
             if status == PaymentStatus.EXPIRED:
                 self.record(
                     ItemOutcome.DONE,
                     count="cancelled",
                     payment=payment,
                     wallet=payment.wallet,
-                    reason=self.note("cancelled"),
+                    reason=self.note("cancelled") + self.what_happens_to_funds(stored),
                 )
             elif status != PaymentStatus.INITIATED:
                 self.skip(

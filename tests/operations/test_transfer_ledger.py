@@ -268,3 +268,24 @@ def test_the_dust_threshold_is_a_share_of_the_price_or_the_setting(shop, configu
     assert dust_threshold(usdc, 25_000_000) == 250_000
     configure(DUST_THRESHOLDS={"usdc": "0.0000015"})  # symbols match whatever their case; rounded up
     assert dust_threshold(usdc, 25_000_000) == 2
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_cancel_of_a_payment_with_funds_says_what_happens_to_them(shop, configure, held):
+    if held:
+        configure(HOLD_FLAGGED_FUNDS=("underpaid",))
+    payment = new_payment(shop, "USDC")
+    shop.pay(payment, "USDC", 5_000_000)
+    run = run_operation("resolve", ids=[payment.pk], decision="cancel", reason="customer gave up")
+    item = run.items.get(reason__startswith="cancelled")
+    where = (
+        "it stays in the one-time wallet (HOLD_FLAGGED_FUNDS)"
+        if held
+        else "it goes to the receiver with the next sweep"
+    )
+    assert item.reason == (
+        f"cancelled by a code: customer gave up; it had received 5 USDC: flagged underpaid, {where}; "
+        "refund it from the desk"
+    )
+    payment.refresh_from_db()
+    assert (payment.status, payment.exception) == ("expired", "underpaid")
