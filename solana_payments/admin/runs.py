@@ -5,7 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..conf import app_settings
+from ..explorer import explorer_url
 from ..models import OperationItem
 from ..resources import OperationItemResource, OperationRunResource
 from .actions import cancel_runs, retry_runs
@@ -19,8 +19,11 @@ from .paging import BigTableAdminMixin
 def explorer_link(signature):
     if not signature:
         return "-"
-    url = app_settings.EXPLORER_URL.format(signature=signature, cluster=app_settings.CLUSTER)
-    return format_html('<a href="{}" rel="noopener" target="_blank">{}</a>', url, short_signature(signature))
+    return format_html(
+        '<a href="{}" rel="noopener" target="_blank">{}</a>',
+        explorer_url(signature),
+        short_signature(signature),
+    )
 
 
 class ItemDisplayMixin:
