@@ -29,7 +29,7 @@ def staff(django_user_model, name, *codenames):
 def underpaid(shop, configure):
     """10 of 25 USDC arrived before the deadline; the shop holds underpaid money in the wallet."""
     configure(HOLD_FLAGGED_FUNDS=("underpaid",))
-    payment = shop.new_payment({"USDC": "25"})
+    payment = shop.new_payment({"USDC": "25"}, label="Order 25", email="buyer@example.com")
     customer, _ = shop.pay(payment, "USDC", 10_000_000)
     Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
     run_operation("expire", trigger="schedule")
@@ -59,10 +59,28 @@ def test_an_operator_refunds_an_underpaid_payment_and_a_second_user_approves(
 
     log_in(page, live_server, alice, dashboard)
     assert "1 underpaid payment not refunded" in page.inner_text("#sp-underpaid")
+    # Work to do is a warning, styled as the admin styles its own warning messages, never as good news.
+    notice_colour = page.eval_on_selector(
+        "#sp-underpaid", "a => getComputedStyle(a.parentNode).backgroundColor"
+    )
+    warning_colour = page.evaluate(
+        """() => { const ul = document.createElement('ul'); ul.className = 'messagelist';
+                   const li = document.createElement('li'); li.className = 'warning'; ul.append(li);
+                   document.body.append(ul); const c = getComputedStyle(li).backgroundColor; ul.remove();
+                   return c; }"""
+    )
+    success_colour = page.evaluate(
+        """() => { const ul = document.createElement('ul'); ul.className = 'messagelist';
+                   const li = document.createElement('li'); li.className = 'success'; ul.append(li);
+                   document.body.append(ul); const c = getComputedStyle(li).backgroundColor; ul.remove();
+                   return c; }"""
+    )
+    assert notice_colour == warning_colour != success_colour
     page.click("#sp-underpaid")
     page.click(f"#result_list a[href*='/payment/{payment.pk}/change/']")
     page.click("a.sp-desk-link:text('Refund')")
     page.wait_for_selector("#sp-desk-preview")
+    page.fill("#id_reason", "The customer wrote: the shop sold out")
     page.click("#sp-desk-preview")  # amount and address empty: the suggested amount, to the payer
     page.wait_for_selector("#sp-preview-amounts")
     assert page.inner_text("#sp-preview-amounts") == "10 USDC"
@@ -80,6 +98,9 @@ def test_an_operator_refunds_an_underpaid_payment_and_a_second_user_approves(
     page.click("#sp-review")
     page.wait_for_selector("#sp-approve")
     assert page.inner_text("#sp-preview-amounts") == "10 USDC"
+    assert page.inner_text("#sp-request-reason") == "The customer wrote: the shop sold out"
+    payments = page.inner_text("#sp-approval-payments")
+    assert "Order 25" in payments and "buyer@example.com" in payments and "25 USDC" in payments
     page.screenshot(path=str(ARTIFACTS / "desk-approval.png"), full_page=True)
     page.click("#sp-approve")
     page.wait_for_selector("ul.messagelist")
