@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..amounts import format_units
+from ..dry_runs import not_dry_run
 from ..funds import funds_on_chain
 from ..models import (
     FINISHED_RUN_STATUSES,
@@ -31,11 +32,6 @@ CLOSED = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
 
 def can_see_dashboard(user):
     return user.has_perm("solana_payments.view_operationrun") or can_run_any(user)
-
-
-def not_dry_run():
-    """Previews (dry runs) are recorded runs too, but they are not what the dashboard reports."""
-    return ~Q(parameters__dry_run=True) | Q(parameters__dry_run__isnull=True)
 
 
 def sol(lamports):

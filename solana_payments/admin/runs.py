@@ -12,6 +12,7 @@ from .actions import cancel_runs, retry_runs
 from .approvals import ApprovalMixin
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin
+from .filters import PreviewFilter
 from .mixins import DashboardLinkMixin, OperationPagesMixin, ReadOnlyAdminMixin
 from .paging import BigTableAdminMixin
 
@@ -83,8 +84,17 @@ class OperationRunAdmin(
 ):
     resource_classes = [OperationRunResource]
     actions = [retry_runs, cancel_runs]
-    list_display = ["__str__", "status", "trigger", "requested_by", "progress", "fees_paid", "created_at"]
-    list_filter = ["kind", "status", "trigger", "requested_by"]
+    list_display = [
+        "__str__",
+        "preview_display",
+        "status",
+        "trigger",
+        "requested_by",
+        "progress",
+        "fees_paid",
+        "created_at",
+    ]
+    list_filter = [PreviewFilter, "kind", "status", "trigger", "requested_by"]
     list_select_related = ["requested_by"]
     inlines = [OperationItemInline]
     fields = [
@@ -113,6 +123,11 @@ class OperationRunAdmin(
     def items_link(self, run):
         url = reverse("admin:solana_payments_operationitem_changelist", current_app=self.admin_site.name)
         return format_html('<a href="{}?run__id__exact={}">every item of this run</a>', url, run.pk)
+
+    @admin.display(description="preview", boolean=True)
+    def preview_display(self, run):
+        """A dry run: it read the chain and changed nothing."""
+        return bool((run.parameters or {}).get("dry_run"))
 
     @admin.display(description="progress")
     def progress(self, run):

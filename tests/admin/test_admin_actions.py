@@ -386,11 +386,12 @@ def test_retry_confirms_then_queues_the_failed_records(admin_client, tokens):
         kind="sweep", trigger="dashboard", status="failed", parameters={"dry_run": True}
     )
     data = {"action": "retry_runs", "_selected_action": [failed.pk, preview.pk]}
-    response = admin_client.post(RUNS, {**data, "index": 0})
+    listed = RUNS + "?previews=shown"  # previews are listed (and selectable) when asked for
+    response = admin_client.post(listed, {**data, "index": 0})
     assert response.status_code == 200 and response.context["retryable"] == 1
     assert "it is a preview" in response.content.decode()
     assert OperationRun.objects.count() == 2
-    response = admin_client.post(RUNS, {**data, "post": "yes"})
+    response = admin_client.post(listed, {**data, "post": "yes"})
     assert response.status_code == 302
     retry = OperationRun.objects.latest("pk")
     assert retry.pk not in (failed.pk, preview.pk)
@@ -409,3 +410,28 @@ def test_token_sweep_preview_counts_the_receivers_new_token_account(admin_client
     assert (preview.records, preview.amounts, preview.transactions) == (1, ["25 USDC"], 2)
     assert preview.fees == 5_000 + 10_000 and preview.rent == 2_039_280
     assert "Rent returned to the fee payer" in response.content.decode()
+
+
+def test_previews_are_marked_and_hidden_from_the_runs_list_until_asked_for(admin_client):
+    real = OperationRun.objects.create(kind="refund", trigger="admin_action", status="succeeded")
+    preview = OperationRun.objects.create(
+        kind="refund", trigger="admin_action", status="succeeded", parameters={"dry_run": True}
+    )
+
+    def listed(query=""):
+        response = admin_client.get(RUNS + query)
+        return {run.pk for run in response.context["cl"].result_list}, response.content.decode()
+
+    shown, page = listed()
+    assert shown == {real.pk}
+    assert "previews" in page and ">hidden</a>" in page  # the filter says what the default hides
+    shown, page = listed("?previews=shown")
+    assert shown == {real.pk, preview.pk}
+    assert (
+        page.count('class="field-preview_display"><img src="/static/admin/img/icon-yes.svg" alt="True">') == 1
+    )
+    assert (
+        page.count('class="field-preview_display"><img src="/static/admin/img/icon-no.svg" alt="False">') == 1
+    )
+    shown, _ = listed("?previews=only")
+    assert shown == {preview.pk}
