@@ -1,12 +1,15 @@
 """Operation actions, the shared confirmation view and the run actions: previews, permissions, forged posts."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from solana_payments.models import ItemOutcome, OperationItem, OperationRun, RunStatus, WalletState
+from solana_payments.models import ItemOutcome, OperationItem, OperationRun, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
 from tests.support.factories import make_payments
 
@@ -325,7 +328,7 @@ def test_preview_lists_skipped_records_with_their_reasons(admin_client, tokens):
     assert preview.records == 0 and preview.counts == {ItemOutcome.SKIPPED: 2}
     html = response.content.decode()
     assert "Skipped, and why" in html and "wallet is created, not payment_expired" in html
-    assert "Nothing would be done now." in html
+    assert "Nothing would be done now." in html  # nothing was even checked: both were skipped
 
 
 def test_preview_that_cannot_reach_the_chain_cannot_be_confirmed(admin_client, tokens, configure):
@@ -435,3 +438,27 @@ def test_previews_are_marked_and_hidden_from_the_runs_list_until_asked_for(admin
     )
     shown, _ = listed("?previews=only")
     assert shown == {preview.pk}
+
+
+def test_a_reconcile_preview_says_it_checks_every_wallet_and_acts_on_none(admin_client, shop):
+    payments = [shop.new_payment({"SOL": "0.5"}) for _ in range(3)]  # the database and the chain agree
+    response = admin_client.post(run_url("reconcile"), {"ids": ",".join(str(p.wallet_id) for p in payments)})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<dd id="sp-preview-scanned">3</dd>' in html and '<dd id="sp-preview-records">0</dd>' in html
+    assert "It would check 3 wallets and act on none now." in html
+
+
+def test_an_expire_preview_shows_one_row_per_payment(admin_client, shop):
+    payment = shop.new_payment({"SOL": "0.5"})  # never paid: no token account to close either
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(minutes=5))
+    response = admin_client.post(run_url("expire"), {"ids": str(payment.pk)})
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert preview.counts[ItemOutcome.WOULD_DO] == 2  # the run records both steps for its audit trail
+    (row,) = preview.planned  # but the page shows the payment once
+    assert row.payment_id == payment.pk
+    assert "expired" in row.reason and "no token account left to close" in row.reason
+    html = response.content.decode()
+    assert html.count(f'/payment/{payment.pk}/change/">#{payment.pk}</a>') == 1
+    assert preview.more_planned == 0
