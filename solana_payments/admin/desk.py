@@ -77,6 +77,7 @@ refund_payments = operation_action(
 
 class RefundInline(admin.TabularInline):
     model = Refund
+    classes = ["sp-untitled-rows"]
     fields = [
         "status",
         "amount_display",

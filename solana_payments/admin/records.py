@@ -1,11 +1,13 @@
 """Admins for tokens, payments and one-time wallets. Wallet secrets never reach a page."""
 
 from django.contrib import admin
-from django.db.models import Prefetch
+from django.db.models import CharField, OuterRef, Prefetch, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..models import PaymentOption
+from ..dry_runs import not_dry_run
+from ..explorer import explorer_url
+from ..models import ItemOutcome, OperationItem, PaymentOption
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
 from .actions import (
     expire_payments,
@@ -16,9 +18,9 @@ from .actions import (
     sweep_wallets,
 )
 from .desk import DeskMixin, RefundInline, refund_payments
-from .display import short_signature, token_amount
+from .display import payment_status_words, short_reference, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
-from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
+from .filters import DecisionFilter, FundsOnChainFilter, PaymentFundsOnChainFilter, PaymentStatusFilter
 from .mixins import DashboardLinkMixin, OperationActionsMixin
 from .paging import BigTableAdminMixin
 from .reconcile import reconcile_wallets
@@ -40,6 +42,7 @@ class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelA
 
 class PaymentOptionInline(admin.TabularInline):
     model = PaymentOption
+    classes = ["sp-untitled-rows"]  # no raw "250000000 SOL" above each row: the amount column says it
     fields = ["token", "amount_display"]
     readonly_fields = fields
     extra = 0
@@ -70,19 +73,23 @@ class PaymentAdmin(
         refund_payments,
     ]
     list_display = [
-        "reference",
-        "status",
+        "reference_display",
+        "label",
+        "email",
+        "status_display",
         "exception",
         "options_display",
         "paid_display",
         "refund_display",
-        "wallet_link",
+        "wallet_short",
         "wallet_state",
         "expires_at",
         "created_at",
     ]
+    list_display_links = ["reference_display"]
     list_filter = [
-        "status",
+        PaymentStatusFilter,
+        DecisionFilter,
         "exception",
         "wallet__state",
         PaymentFundsOnChainFilter,
@@ -119,15 +126,42 @@ class PaymentAdmin(
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    class Media:
+        css = {"all": ["solana_payments/admin.css"]}
+
     def get_queryset(self, request):
         options = PaymentOption.objects.select_related("token").order_by("token__symbol")
-        return super().get_queryset(request).prefetch_related(Prefetch("options", queryset=options))
+        # An operator's decision tells an accepted short payment from one paid in full, and a cancelled
+        # payment from an abandoned one: the last decision that was carried out, if any.
+        decisions = (
+            OperationItem.objects.filter(
+                not_dry_run("run__"), payment=OuterRef("pk"), run__kind="resolve", outcome=ItemOutcome.DONE
+            )
+            .order_by("-pk")
+            .values("run__parameters__decision")[:1]
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(decision=Subquery(decisions, output_field=CharField()))
+            .prefetch_related(Prefetch("options", queryset=options))
+        )
 
     def has_add_permission(self, request):
         return False  # payments are created by the shop's code through create_payment()
 
     def has_delete_permission(self, request, obj=None):
         return False  # a payment owns a wallet that may hold money
+
+    @admin.display(description="reference", ordering="reference")
+    def reference_display(self, payment):
+        return short_reference(payment.reference)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, payment):
+        words = payment_status_words(payment.status)
+        decided = {"accept": "accepted", "cancel": "cancelled"}.get(getattr(payment, "decision", None))
+        return f"{words}, {decided}" if decided else words
 
     @admin.display(description="options")
     def options_display(self, payment):
@@ -139,12 +173,24 @@ class PaymentAdmin(
 
     @admin.display(description="signature")
     def signature_display(self, payment):
-        return short_signature(payment.paid_signature)
+        if not payment.paid_signature:
+            return "-"
+        return format_html(
+            '<a class="sp-break" href="{}" rel="noopener" target="_blank">{}</a>',
+            explorer_url(payment.paid_signature),
+            payment.paid_signature,
+        )
 
     @admin.display(description="wallet", ordering="wallet__address")
     def wallet_link(self, payment):
         url = reverse("admin:solana_payments_onetimewallet_change", args=[payment.wallet_id])
         return format_html('<a href="{}">{}</a>', url, payment.wallet.address)
+
+    @admin.display(description="wallet", ordering="wallet__address")
+    def wallet_short(self, payment):
+        url = reverse("admin:solana_payments_onetimewallet_change", args=[payment.wallet_id])
+        address = payment.wallet.address
+        return format_html('<a href="{}" title="{}" class="sp-nowrap">{}…</a>', url, address, address[:8])
 
     @admin.display(description="wallet state", ordering="wallet__state")
     def wallet_state(self, payment):

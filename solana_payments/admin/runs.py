@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from ..amounts import format_units
 from ..explorer import explorer_url
 from ..models import OperationItem
 from ..resources import OperationItemResource, OperationRunResource
@@ -39,6 +40,23 @@ class ItemDisplayMixin:
         return token_amount(item.amount, item.token)
 
 
+def figures_list(pairs):
+    """``[("scanned", 60), ("swept", 3)]`` as a compact list: "scanned 60 · swept 3"."""
+    if not pairs:
+        return "-"
+    items = format_html_join(
+        "", "<li>{} <strong>{}</strong></li>", ((name.replace("_", " "), n) for name, n in pairs)
+    )
+    return format_html('<ul class="sp-inline-figures">{}</ul>', items)
+
+
+def lamports(value):
+    """Lamports with their unit, and in SOL: "85000 lamports (0.000085 SOL)"."""
+    if not value:
+        return "0 lamports"
+    return f"{value} lamports ({format_units(value, 9)} SOL)"
+
+
 INLINE_ITEMS = 50  # a run's page lists its first items; the items changelist has all of them
 
 
@@ -54,6 +72,7 @@ class FirstItemsFormSet(BaseInlineFormSet):
 class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OperationItem
     formset = FirstItemsFormSet
+    classes = ["sp-untitled-rows"]  # the reason is a column: no heading repeats it above each row
     verbose_name_plural = f"items (the first {INLINE_ITEMS}; every item is in the items list)"
     fields = [
         "outcome",
@@ -91,7 +110,7 @@ class OperationRunAdmin(
         "trigger",
         "requested_by",
         "progress",
-        "fees_paid",
+        "fees_display",
         "created_at",
     ]
     list_filter = [PreviewFilter, "kind", "status", "trigger", "requested_by"]
@@ -107,9 +126,9 @@ class OperationRunAdmin(
         "parameters",
         "progress",
         "items_link",
-        "counts",
-        "rpc_calls",
-        "fees_paid",
+        "counts_display",
+        "rpc_calls_display",
+        "fees_display",
         "error",
         "task_id",
         "created_at",
@@ -123,6 +142,22 @@ class OperationRunAdmin(
     def items_link(self, run):
         url = reverse("admin:solana_payments_operationitem_changelist", current_app=self.admin_site.name)
         return format_html('<a href="{}?run__id__exact={}">every item of this run</a>', url, run.pk)
+
+    class Media:
+        css = {"all": ["solana_payments/admin.css"]}
+
+    @admin.display(description="counts")
+    def counts_display(self, run):
+        return figures_list((run.counts or {}).items())
+
+    @admin.display(description="RPC calls")
+    def rpc_calls_display(self, run):
+        calls = run.rpc_calls or {}
+        return figures_list([("total", sum(calls.values())), *sorted(calls.items())] if calls else [])
+
+    @admin.display(description="fees paid", ordering="fees_paid")
+    def fees_display(self, run):
+        return lamports(run.fees_paid)
 
     @admin.display(description="preview", boolean=True)
     def preview_display(self, run):

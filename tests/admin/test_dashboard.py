@@ -260,7 +260,7 @@ def test_chart_counts_payments_per_day_by_status(admin_client, tokens, settings)
     chart = response.context["chart"]
     assert chart["total"] == 5 and chart["peak"] == 3 and len(chart["bars"]) == 30
     day = timezone.localdate()
-    assert chart["bars"][-1]["title"] == f"{day:%Y-%m-%d}: 1 finalized, 2 initiated"
+    assert chart["bars"][-1]["title"] == f"{day:%Y-%m-%d}: 1 paid (finalized), 2 waiting for payment"
     assert chart["bars"][-4]["title"] == f"{day - datetime.timedelta(days=3):%Y-%m-%d}: 2 expired"
     html = response.content.decode()
     assert html.count('<rect class="sp-fill-') == 3
