@@ -3,11 +3,12 @@
 from django.contrib import admin
 from django.db.models import CharField, OuterRef, Prefetch, Subquery
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from ..dry_runs import not_dry_run
 from ..explorer import explorer_url
-from ..models import ItemOutcome, OperationItem, PaymentOption
+from ..models import ItemOutcome, OperationItem, PaymentOption, PaymentStatus
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
 from .actions import (
     expire_payments,
@@ -72,19 +73,14 @@ class PaymentAdmin(
         reclaim_payment_wallets,
         refund_payments,
     ]
+    # Few columns, each wrapping: the list fits its box beside the filters at 1,280 px.
     list_display = [
         "reference_display",
-        "label",
-        "email",
+        "customer_display",
         "status_display",
-        "exception",
-        "options_display",
-        "paid_display",
-        "refund_display",
+        "amounts_display",
         "wallet_short",
-        "wallet_state",
-        "expires_at",
-        "created_at",
+        "created_display",
     ]
     list_display_links = ["reference_display"]
     list_filter = [
@@ -157,11 +153,46 @@ class PaymentAdmin(
     def reference_display(self, payment):
         return short_reference(payment.reference)
 
+    @admin.display(description="customer", ordering="label")
+    def customer_display(self, payment):
+        if not payment.label and not payment.email:
+            return "-"
+        return format_html(
+            '<span class="sp-cell-line">{}</span><span class="sp-cell-line sp-muted sp-break">{}</span>',
+            payment.label,
+            payment.email,
+        )
+
     @admin.display(description="status", ordering="status")
     def status_display(self, payment):
         words = payment_status_words(payment.status)
         decided = {"accept": "accepted", "cancel": "cancelled"}.get(getattr(payment, "decision", None))
-        return f"{words}, {decided}" if decided else words
+        lines = [f"{words}, {decided}" if decided else words]
+        if payment.exception:
+            lines.append(payment.get_exception_display())
+        if payment.status == PaymentStatus.INITIATED:
+            deadline = timezone.localtime(payment.expires_at)
+            same_day = deadline.date() == timezone.localdate()
+            lines.append(f"until {deadline:%H:%M}" if same_day else f"until {deadline:%Y-%m-%d}")
+        return format_html_join("", '<span class="sp-cell-line">{}</span>', ((line,) for line in lines))
+
+    @admin.display(description="amounts")
+    def amounts_display(self, payment):
+        lines = [" or ".join(token_amount(o.amount, o.token) for o in payment.options.all()) or "-"]
+        if payment.paid_amount is not None:
+            lines.append(f"paid {token_amount(payment.paid_amount, payment.paid_token)}")
+        if payment.refunded_amount:
+            lines.append(f"refunded {token_amount(payment.refunded_amount, payment.paid_token)}")
+        return format_html_join("", '<span class="sp-cell-line">{}</span>', ((line,) for line in lines))
+
+    @admin.display(description="created", ordering="created_at")
+    def created_display(self, payment):
+        created = timezone.localtime(payment.created_at)
+        return format_html(
+            '<span class="sp-cell-line">{}</span><span class="sp-cell-line">{}</span>',
+            f"{created:%Y-%m-%d}",
+            f"{created:%H:%M}",
+        )
 
     @admin.display(description="options")
     def options_display(self, payment):
@@ -190,7 +221,13 @@ class PaymentAdmin(
     def wallet_short(self, payment):
         url = reverse("admin:solana_payments_onetimewallet_change", args=[payment.wallet_id])
         address = payment.wallet.address
-        return format_html('<a href="{}" title="{}" class="sp-nowrap">{}…</a>', url, address, address[:8])
+        return format_html(
+            '<a href="{}" title="{}" class="sp-cell-line sp-nowrap">{}…</a><span class="sp-cell-line">{}</span>',
+            url,
+            address,
+            address[:8],
+            payment.wallet.get_state_display(),
+        )
 
     @admin.display(description="wallet state", ordering="wallet__state")
     def wallet_state(self, payment):
