@@ -23,6 +23,7 @@ from .display import payment_status_words, short_reference, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import DecisionFilter, FundsOnChainFilter, PaymentFundsOnChainFilter, PaymentStatusFilter
 from .mixins import DashboardLinkMixin, OperationActionsMixin
+from .new_payment import NewPaymentMixin
 from .paging import BigTableAdminMixin
 from .reconcile import reconcile_wallets
 from .simulate import SimulatePaymentMixin
@@ -58,6 +59,7 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 class PaymentAdmin(
+    NewPaymentMixin,
     DeskMixin,
     BigTableAdminMixin,
     SimulatePaymentMixin,
