@@ -6,6 +6,7 @@ of queries whatever the number of payments.
 import logging
 
 from django.db.models import BigIntegerField, Count, Q, Sum
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -105,7 +106,7 @@ def eligible_now(now):
 def funds_link(funds, category):
     """ "3 wallets (1.5 SOL, 25 USDC)", linked to the payments concerned."""
     figure = funds[category]
-    text = f"{figure['wallets']} wallets"
+    text = f"{figure['wallets']} wallet{pluralize(figure['wallets'])}"
     if figure["amounts"]:
         text += f" ({', '.join(figure['amounts'])})"
     if not figure["wallets"]:
