@@ -101,7 +101,7 @@ class PaymentAdmin(
     inlines = [PaymentOptionInline, RefundInline]
     readonly_fields = [
         "reference",
-        "status",
+        "status_display",
         "exception",
         "expires_at",
         "wallet_link",
@@ -117,7 +117,19 @@ class PaymentAdmin(
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["reference", "status", "exception", "expires_at", "wallet_link", "wallet_state"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    "status_display",
+                    "exception",
+                    "expires_at",
+                    "wallet_link",
+                    "wallet_state",
+                ]
+            },
+        ),
         ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at", "refund_display"]}),
         ("Decisions", {"fields": ["decisions_display"]}),
         ("Customer", {"fields": ["label", "message", "email", "user", "metadata"]}),

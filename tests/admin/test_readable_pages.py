@@ -83,6 +83,7 @@ def test_a_payment_page_links_its_transaction_and_shows_token_units(admin_client
     )
     assert "1000000000 SOL" not in page and "25000000 USDC" not in page  # no raw base units above the rows
     assert "1 SOL" in page and "25 USDC" in page
+    assert '<div class="readonly"><span class="sp-cell-line">paid (confirmed)</span></div>' in page
     assert "sp-untitled-rows" in page and "solana_payments/admin.css" in page
 
 
