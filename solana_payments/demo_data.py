@@ -54,6 +54,7 @@ def seed_shop(rpc_url, *, seed=7, out=None):
     import random
     from decimal import Decimal
 
+    from django.db.models import F
     from django.utils import timezone
 
     from .amounts import to_base_units
@@ -77,8 +78,10 @@ def seed_shop(rpc_url, *, seed=7, out=None):
                 email=f"customer{order}@example.com",
                 metadata={"demo": kind},
             )
-            days_ago = rng.uniform(0, 29) if kind != "open" else 0
-            created = timezone.now() - datetime.timedelta(days=days_ago, minutes=rng.randint(20, 600))
+            # Unnoticed payments were paid minutes ago (recheck is about to find them); the others are history.
+            days_ago = rng.uniform(0, 29) if kind not in ("open", "unnoticed") else 0
+            minutes = rng.randint(20, 600) if days_ago else rng.randint(1, 10)  # open ones: just started
+            created = timezone.now() - datetime.timedelta(days=days_ago, minutes=minutes)
             deadline = timezone.now() + datetime.timedelta(minutes=15)
             if kind in ("underpaid", "late", "abandoned"):
                 deadline = created + datetime.timedelta(minutes=15)
@@ -103,6 +106,11 @@ def seed_shop(rpc_url, *, seed=7, out=None):
     # for a while would have them; the unnoticed and late ones are left for recheck and expire to find.
     run_operation("recheck", ids=settled + [p.pk for p in made["overpaid"]], trigger="api")
     run_operation("expire", ids=[p.pk for p in made["underpaid"]], trigger="api")
+    # Settled weeks ago, due weeks ago: their deadline follows their creation, as it did in the shop's
+    # history (the chain's transfers are all of today, so they were settled before this was rewritten).
+    Payment.objects.filter(pk__in=[p.pk for p in made["settled"] + made["overpaid"]]).update(
+        expires_at=F("created_at") + datetime.timedelta(minutes=15)
+    )
     run_operation("sweep", ids=[p.wallet_id for p in made["settled"][: len(settled) // 2]], trigger="api")
     return made
 

@@ -1,6 +1,8 @@
 """The demo's seeded shop: its overpaid and underpaid payments are on the desk right after seeding, as a
 shop that has been running for a while has them; unnoticed and late ones wait for recheck and expire."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -28,6 +30,9 @@ def test_the_seeded_shop_has_its_flagged_payments_on_the_desk(localnet, configur
     )
     unnoticed = Payment.objects.filter(pk__in=[p.pk for p in made["unnoticed"] + made["late"]])
     assert set(unnoticed.values_list("status", flat=True)) == {"initiated"}  # left for recheck and expire
+    # Nothing created days ago is due today: a deadline follows its payment's creation.
+    for payment in Payment.objects.all():
+        assert payment.expires_at - payment.created_at <= datetime.timedelta(minutes=26), payment.metadata
 
     page = admin_client.get(reverse("admin:solana_payments_dashboard")).content.decode()
     assert f"{plan['underpaid']} underpaid payments not refunded" in page
