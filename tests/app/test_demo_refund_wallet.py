@@ -1,12 +1,7 @@
 """The demo configures and funds a refund wallet, as it does the fee payer: refunds keep working after the
 scheduled sweep has moved the money out of the one-time wallets."""
 
-import json
-import os
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -16,21 +11,9 @@ from solana_payments.demo_data import REFUND_WALLET_SOL, REFUND_WALLET_TOKEN_UNI
 from solana_payments.management.commands.solana_payments_demo import Command
 from solana_payments.models import Payment
 from solana_payments.operations.base import run_operation
+from tests.support.demo import demo_refund_wallet_setting
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def demo_refund_wallet_setting(tmp_path):
-    """REFUND_WALLET_KEYPAIR as the demo's settings give it (read in a process of its own)."""
-    env = dict(os.environ, SOLANA_PAYMENTS_DEMO_DIR=str(tmp_path))
-    env.pop("SOLANA_PAYMENTS_REFUND_WALLET_KEYPAIR", None)
-    code = "import json, demo.settings as s; print(json.dumps(s.SOLANA_PAYMENTS['REFUND_WALLET_KEYPAIR']))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_a_refund_in_the_demo_succeeds_after_a_sweep(shop, configure, tmp_path):
