@@ -1,4 +1,4 @@
-"""Starting the demo in a process of its own and waiting for it."""
+"""The demo in tests: starting it in a process of its own, waiting for it, reading its settings."""
 
 import json
 import os
