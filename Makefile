@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Other addresses: `make demo ADDR=127.0.0.1:8001 RPC_PORT=8901` (the web server, the local chain's port).
+ADDR ?= 127.0.0.1:8000
+RPC_PORT ?=
+DEMO_ENV := $(if $(RPC_PORT),SOLANA_PAYMENTS_RPC_URL=http://127.0.0.1:$(RPC_PORT))
+
 demo: $(STAMP)
-	$(PY) manage.py solana_payments_demo
+	$(DEMO_ENV) $(PY) manage.py solana_payments_demo --addr $(ADDR)
 
 demo-reset: $(STAMP)
-	$(PY) manage.py solana_payments_demo --reset
+	$(DEMO_ENV) $(PY) manage.py solana_payments_demo --addr $(ADDR) --reset
 
 test: $(STAMP)
 	$(PY) -m pytest

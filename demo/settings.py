@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from demo.project_settings import *  # noqa: F403  (apps, middleware, templates, static files)
 from demo.project_settings import BASE_DIR
@@ -73,12 +74,17 @@ def localnet_key(name):
     return seeded_keypair(name)
 
 
+RPC_URL = env("RPC_URL", "http://127.0.0.1:8899")
+
 SOLANA_PAYMENTS = {
-    "RPC_URL": env("RPC_URL", "http://127.0.0.1:8899"),
+    "RPC_URL": RPC_URL,
     "RECEIVER_ADDRESS": env("RECEIVER_ADDRESS") or str(localnet_key("demo-receiver").pubkey()),
     "FEE_PAYER_KEYPAIR": env("FEE_PAYER_KEYPAIR") or list(bytes(localnet_key("fee-payer"))),
+    # Refunds of payments already swept are paid from here; the demo funds it on the local chain.
+    "REFUND_WALLET_KEYPAIR": env("REFUND_WALLET_KEYPAIR") or list(bytes(localnet_key("demo-refund-wallet"))),
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": json.loads(env("ENCRYPTION_KEYS", "null")) or demo_only_key("wallets"),
-    "CLUSTER": env("CLUSTER", "custom&customUrl=http%3A%2F%2F127.0.0.1%3A8899"),
+    # The explorer's links point at the chain the demo runs, on whatever port it was given.
+    "CLUSTER": env("CLUSTER", "custom&customUrl=" + quote(RPC_URL, safe="")),
     "LOCALNET": env("LOCALNET", "1") == "1",
 }
 

@@ -1,4 +1,5 @@
-"""Demo data on the localnet: the demo tokens in the database (and, in the demo, a seeded shop)."""
+"""Demo data on the localnet: the demo tokens in the database, a funded refund wallet (and, in the demo, a
+seeded shop)."""
 
 from .models import PaymentToken, TokenProgram
 
@@ -53,6 +54,7 @@ def seed_shop(rpc_url, *, seed=7, out=None):
     import random
     from decimal import Decimal
 
+    from django.db.models import F
     from django.utils import timezone
 
     from .amounts import to_base_units
@@ -76,8 +78,10 @@ def seed_shop(rpc_url, *, seed=7, out=None):
                 email=f"customer{order}@example.com",
                 metadata={"demo": kind},
             )
-            days_ago = rng.uniform(0, 29) if kind != "open" else 0
-            created = timezone.now() - datetime.timedelta(days=days_ago, minutes=rng.randint(20, 600))
+            # Unnoticed payments were paid minutes ago (recheck is about to find them); the others are history.
+            days_ago = rng.uniform(0, 29) if kind not in ("open", "unnoticed") else 0
+            minutes = rng.randint(20, 600) if days_ago else rng.randint(1, 10)  # open ones: just started
+            created = timezone.now() - datetime.timedelta(days=days_ago, minutes=minutes)
             deadline = timezone.now() + datetime.timedelta(minutes=15)
             if kind in ("underpaid", "late", "abandoned"):
                 deadline = created + datetime.timedelta(minutes=15)
@@ -98,6 +102,40 @@ def seed_shop(rpc_url, *, seed=7, out=None):
         if out:
             out(f"  {count:>2} {kind} payments")
     settled = [p.pk for p in made["settled"]]
-    run_operation("recheck", ids=settled, trigger="api")
+    # The overpaid and underpaid payments are on the desk from the start, as a shop that has been running
+    # for a while would have them; the unnoticed and late ones are left for recheck and expire to find.
+    run_operation("recheck", ids=settled + [p.pk for p in made["overpaid"]], trigger="api")
+    run_operation("expire", ids=[p.pk for p in made["underpaid"]], trigger="api")
+    # Settled weeks ago, due weeks ago: their deadline follows their creation, as it did in the shop's
+    # history (the chain's transfers are all of today, so they were settled before this was rewritten).
+    Payment.objects.filter(pk__in=[p.pk for p in made["settled"] + made["overpaid"]]).update(
+        expires_at=F("created_at") + datetime.timedelta(minutes=15)
+    )
     run_operation("sweep", ids=[p.wallet_id for p in made["settled"][: len(settled) // 2]], trigger="api")
     return made
+
+
+# What the demo's refund wallet is topped up to on every start, when it holds less than half of it.
+REFUND_WALLET_SOL = 100 * 10**9
+REFUND_WALLET_TOKEN_UNITS = 10_000
+
+
+def fund_refund_wallet(localnet, owner):
+    """Fund the refund wallet ``owner`` (a Pubkey) on the localnet, as a shop funds its own: SOL for fees and
+    SOL refunds, and each active token with a mint. Returns ``[(symbol, base units added)]``."""
+    from .chain.accounts import token_account_from_account
+
+    added = []
+    if localnet.get_balance(owner) < REFUND_WALLET_SOL // 2:
+        lamports = REFUND_WALLET_SOL - localnet.get_balance(owner)
+        localnet.airdrop(owner, lamports)
+        added.append(("SOL", lamports))
+    for token in PaymentToken.objects.filter(is_active=True, mint__isnull=False).order_by("symbol"):
+        target = REFUND_WALLET_TOKEN_UNITS * 10**token.decimals
+        account = localnet.get_account(localnet.ata(owner, token.mint))
+        decoded = token_account_from_account(account) if account is not None else None
+        held = decoded.amount if decoded else 0
+        if held < target // 2:
+            localnet.mint_to(token.mint, owner, target - held)
+            added.append((token.symbol, target - held))
+    return added

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from .conf import app_settings
+from .dry_runs import not_dry_run
 from .models import (
     ItemOutcome,
     OneTimeWallet,
@@ -42,20 +43,17 @@ def database_figures(now=None):
     payments = list(Payment.objects.order_by().values_list("status", "exception").annotate(n=Count("pk")))
     wallets = list(OneTimeWallet.objects.order_by().values_list("state").annotate(n=Count("pk")))
     funds = funds_by_symbol()  # from the last chain reads, as on the dashboard
-    runs = list(OperationRun.objects.order_by().values_list("kind", "status").annotate(n=Count("pk")))
+    # Previews (dry runs) read the chain and change nothing: they are no run, success or failure to
+    # alert on. Their RPC calls are real traffic, though, and are counted below.
+    acting = OperationRun.objects.filter(not_dry_run()).order_by()
+    runs = list(acting.values_list("kind", "status").annotate(n=Count("pk")))
     failed_items = list(
-        OperationRun.objects.order_by()
-        .filter(items__outcome=ItemOutcome.FAILED)
-        .values_list("kind")
-        .annotate(n=Count("items"))
+        acting.filter(items__outcome=ItemOutcome.FAILED).values_list("kind").annotate(n=Count("items"))
     )
     real_runs = OperationRun.objects.exclude(kind=OperationKind.MAINTENANCE).order_by()
     fees = list(real_runs.values_list("kind").annotate(fees=Sum("fees_paid")))
     last_success = list(
-        OperationRun.objects.filter(status=RunStatus.SUCCEEDED)
-        .order_by()
-        .values_list("kind")
-        .annotate(at=Max("finished_at"))
+        acting.filter(status=RunStatus.SUCCEEDED).values_list("kind").annotate(at=Max("finished_at"))
     )
     since = now - datetime.timedelta(seconds=RPC_WINDOW_SECONDS)
     recent = list(real_runs.filter(finished_at__gte=since).values_list("kind", "rpc_calls", "counts"))
@@ -140,7 +138,9 @@ class SolanaPaymentsCollector:
             ["token"],
             f["funds_stranded"],
         )
-        yield gauge("runs", "Operation runs by kind and status.", ["kind", "status"], f["runs"])
+        yield gauge(
+            "runs", "Operation runs by kind and status (previews left out).", ["kind", "status"], f["runs"]
+        )
         yield gauge(
             "items_failed",
             "Failed items of runs still on record, by kind of run.",
@@ -150,7 +150,7 @@ class SolanaPaymentsCollector:
         yield counter("fees_paid_lamports", "Transaction fees paid, by operation.", ["kind"], f["fees_paid"])
         yield gauge(
             "last_success_timestamp_seconds",
-            "When the last successful run of each operation finished (Unix time).",
+            "When the last successful run (not a preview) of each operation finished (Unix time).",
             ["kind"],
             f["last_success"],
         )
@@ -220,7 +220,15 @@ def metrics_view(request):
     if not authorized(request):
         user = getattr(request, "user", None)
         has_credentials = "Authorization" in request.headers or bool(user and user.is_authenticated)
-        return HttpResponse("Forbidden", status=403 if has_credentials else 401, content_type="text/plain")
+        if not has_credentials:
+            response = HttpResponse(
+                "Unauthorized: send Authorization: Bearer <METRICS_TOKEN>, or log in as staff.",
+                status=401,
+                content_type="text/plain",
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse("Forbidden", status=403, content_type="text/plain")
     from prometheus_client import CONTENT_TYPE_LATEST
 
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

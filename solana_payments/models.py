@@ -288,7 +288,9 @@ class PaymentOption(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amount} {self.token}"
+        from .amounts import format_units
+
+        return f"{format_units(self.amount, self.token.decimals)} {self.token}"  # in token units: "0.25 SOL"
 
 
 class OperationKind(models.TextChoices):

@@ -21,11 +21,12 @@ from .amounts import format_units
 from .conf import app_settings
 
 
-def transfer_request_url(option, *, label=None, message=None, memo=None):
+def transfer_request_url(option, *, amount=None, label=None, message=None, memo=None):
     """The ``solana:`` URL that pays ``option`` (a PaymentOption) into its payment's wallet.
 
-    ``label`` and ``message`` default to the payment's own (``SOLANA_PAY_LABEL`` for a payment without a
-    label); ``memo`` is left out unless given.
+    ``amount`` (base units) defaults to the option's own: a checkout asks for what is left after a partial
+    payment. ``label`` and ``message`` default to the payment's own (``SOLANA_PAY_LABEL`` for a payment
+    without a label); ``memo`` is left out unless given.
     """
     payment = option.payment
     token = option.token
@@ -33,7 +34,7 @@ def transfer_request_url(option, *, label=None, message=None, memo=None):
         label = payment.label or app_settings.SOLANA_PAY_LABEL or ""
     if message is None:
         message = payment.message
-    params = [("amount", format_units(option.amount, token.decimals))]
+    params = [("amount", format_units(option.amount if amount is None else amount, token.decimals))]
     if not token.is_native:
         params.append(("spl-token", token.mint))
     params += [

@@ -17,6 +17,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from .amounts import format_units
 from .conf import app_settings
 from .exceptions import ChainUnavailable, SolanaPaymentsError
 from .models import OperationTrigger, Payment, PaymentStatus
@@ -92,15 +93,47 @@ def checkout(request, reference):
     return TemplateResponse(request, "solana_payments/checkout.html", checkout_context(payment))
 
 
-def checkout_context(payment):
-    """The context of ``solana_payments/includes/checkout.html``, for a shop's own page that includes it."""
-    from .solana_pay import payment_options
+@never_cache
+@require_GET
+def checkout_panel(request, reference):
+    """``GET <prefix>/<reference>/panel/``: the checkout's own markup alone, which the page's script swaps
+    in when the status changes (a partial payment asks for the rest with a new QR code; paid shows what)."""
+    throttled = _throttled(request, "checkout")
+    if throttled is not None:
+        return throttled
+    payment = _payment(reference)
+    return TemplateResponse(request, "solana_payments/includes/checkout.html", checkout_context(payment))
 
+
+def checkout_context(payment):
+    """The context of ``solana_payments/includes/checkout.html``, for a shop's own page that includes it.
+
+    Each option carries ``amount_left`` (base units still to pay in its token), ``amount_left_text`` and
+    ``pay_url`` (the transfer request for that remainder); ``paid_amount_text`` and ``explorer_url`` say
+    what a settled payment received and where its transaction is.
+    """
+    from .explorer import explorer_url
+    from .payment_status import amounts_left, status_key
+    from .solana_pay import payment_options, transfer_request_url
+
+    options = [option for option, _ in payment_options(payment)]
+    left = amounts_left(payment, options)
+    for option in options:
+        option.amount_left = left[option.token_id]
+        option.amount_left_text = format_units(option.amount_left, option.token.decimals)
+        option.pay_url = transfer_request_url(option, amount=option.amount_left)
+    status = public_status(payment)
+    paid_token = payment.paid_token if payment.paid_token_id else None
     return {
         "payment": payment,
-        "options": [option for option, _ in payment_options(payment)],
-        "status": public_status(payment),
+        "options": options,
+        "status": status,
+        "status_key": status_key(status),
+        "received": [o for o in status["options"] if o["amount_paid"] != "0"],
+        "paid_amount_text": format_units(payment.paid_amount or 0, paid_token.decimals) if paid_token else "",
+        "explorer_url": explorer_url(payment.paid_signature) if payment.paid_signature else "",
         "status_url": reverse("solana_payments:status", args=[payment.reference]),
+        "panel_url": reverse("solana_payments:checkout_panel", args=[payment.reference]),
         "poll_seconds": app_settings.CHECKOUT_POLL_SECONDS,
     }
 

@@ -7,6 +7,7 @@ itself (``approvals.check_decider``): ``admin_view`` only checks staff.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,8 +15,43 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import approvals
-from ..models import OperationRun, RunStatus
+from ..models import OperationRun, Payment, PaymentOption, RunStatus
+from .display import token_amount
 from .previews import summarize
+
+PAYMENTS_SHOWN = 20
+
+
+def payments_to_judge(run, current_app):
+    """What a second person needs to judge a held run on payments: each payment's label, email, price (its
+    options), what it received and what was refunded already. Empty for a run on wallets."""
+    from ..operations import get_operation_class
+
+    if get_operation_class(run.kind).model != "payment":
+        return []
+    ids = (run.parameters.get("ids") or [])[:PAYMENTS_SHOWN]
+    payments = (
+        Payment.objects.filter(pk__in=ids)
+        .select_related("paid_token")
+        .prefetch_related(
+            Prefetch("options", PaymentOption.objects.select_related("token").order_by("token__symbol"))
+        )
+        .order_by("pk")
+    )
+    return [
+        {
+            "payment": payment,
+            "url": reverse(
+                "admin:solana_payments_payment_change", args=[payment.pk], current_app=current_app
+            ),
+            "price": " or ".join(token_amount(o.amount, o.token) for o in payment.options.all()) or "-",
+            "received": token_amount(payment.paid_amount, payment.paid_token),
+            "refunded": token_amount(payment.refunded_amount, payment.paid_token)
+            if payment.refunded_amount
+            else "-",
+        }
+        for payment in payments
+    ]
 
 
 class ApprovalMixin:
@@ -76,6 +112,9 @@ class ApprovalMixin:
             "run": run,
             "run_url": run_url,
             "preview": summarize(run.preview) if run.preview else None,
+            "request_reason": run.parameters.get("reason", ""),
+            "payments": payments_to_judge(run, self.admin_site.name),
+            "more_payments": max(0, len(run.parameters.get("ids") or []) - PAYMENTS_SHOWN),
             "own_run": run.requested_by_id is not None and run.requested_by_id == request.user.pk,
             "awaiting": run.status == RunStatus.AWAITING_APPROVAL,
             "record_noun": "records",

@@ -11,6 +11,7 @@ from ..models import (
     Payment,
     PaymentStatus,
 )
+from .display import payment_status_words
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def payments_chart(now):
             height = plot_height * n / peak
             y -= height
             segments.append({"status": status, "x": _num(x), "y": _num(y), "height": _num(height)})
-            parts.append(f"{n} {PaymentStatus(status).label}")
+            parts.append(f"{n} {payment_status_words(status)}")
         bars.append(
             {
                 "segments": segments,
@@ -85,7 +86,7 @@ def payments_chart(now):
         "label_y": CHART_HEIGHT - 6,
         "peak": max(totals),
         "total": sum(totals),
-        "legend": [(status, PaymentStatus(status).label) for status in CHART_STATUSES],
+        "legend": [(status, payment_status_words(status)) for status in CHART_STATUSES],
     }
 
 

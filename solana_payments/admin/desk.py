@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from .. import jobs
-from ..models import OperationItem, OperationRun, OperationTrigger, Refund, RunStatus
+from ..models import OperationItem, OperationRun, OperationTrigger, PaymentException, Refund, RunStatus
 from ..operations import get_operation_class, run_operation
 from ..operations.refund import clean_amount, clean_destination
 from ..operations.resolve import DECISIONS, MAX_REASON_LENGTH
@@ -37,6 +37,12 @@ class RefundForm(forms.Form):
         label="Refund to",
         help_text="A wallet address. Empty: the payer, read from the chain.",
         widget=forms.TextInput(attrs={"size": 48}),
+    )
+    reason = forms.CharField(
+        max_length=MAX_REASON_LENGTH,
+        label="Reason",
+        help_text="Required: why this refund, for the person who approves it. Recorded with the run.",
+        widget=forms.TextInput(attrs={"size": 60}),
     )
 
     def clean_amount(self):
@@ -71,6 +77,7 @@ refund_payments = operation_action(
 
 class RefundInline(admin.TabularInline):
     model = Refund
+    classes = ["sp-untitled-rows"]
     fields = [
         "status",
         "amount_display",
@@ -218,23 +225,40 @@ class DeskMixin:
         self.message_user(request, format_html(text, kind.capitalize(), url, run.pk), messages.SUCCESS)
 
 
+FLAGGED_WORK = (PaymentException.UNDERPAID, PaymentException.OVERPAID, PaymentException.PAID_LATE)
+
+
 def desk_notices(admin_site):
-    """What waits for the desk, for the dashboard: runs awaiting approval, underpaid payments not
-    refunded, and the open differences reconcile found (one query)."""
-    from ..models import Difference, Payment, PaymentException
+    """What waits for the desk, for the dashboard: runs awaiting approval, underpaid, overpaid and paid-late
+    payments not refunded, and the open differences reconcile found (one query). All of it is work to do:
+    the dashboard shows each as a warning, never as good news."""
+    from ..models import Difference, Payment
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
     differences = reverse("admin:solana_payments_difference_changelist", current_app=admin_site.name)
     counts = count_each(
         awaiting_approval=OperationRun.objects.filter(status=RunStatus.AWAITING_APPROVAL),
-        underpaid=Payment.objects.filter(exception=PaymentException.UNDERPAID, refunded_amount=0),
+        **{
+            exception.value: Payment.objects.filter(exception=exception, refunded_amount=0)
+            for exception in FLAGGED_WORK
+        },
         open_differences=Difference.objects.filter(is_open=True),
     )
+    flagged = [
+        {
+            "exception": exception.value,
+            "count": counts[exception.value],
+            "label": exception.label,
+            "url": f"{payments}?exception__exact={exception.value}",
+        }
+        for exception in FLAGGED_WORK
+        if counts[exception.value]
+    ]
     return {
         **counts,
+        "flagged_payments": flagged,
         "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
-        "underpaid_url": f"{payments}?exception__exact={PaymentException.UNDERPAID}",
         "differences_url": f"{differences}?is_open__exact=1",
     }
 

@@ -6,10 +6,12 @@ of queries whatever the number of payments.
 import logging
 
 from django.db.models import BigIntegerField, Count, Q, Sum
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ..amounts import format_units
+from ..dry_runs import not_dry_run
 from ..funds import funds_on_chain
 from ..models import (
     FINISHED_RUN_STATUSES,
@@ -31,11 +33,6 @@ CLOSED = WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED
 
 def can_see_dashboard(user):
     return user.has_perm("solana_payments.view_operationrun") or can_run_any(user)
-
-
-def not_dry_run():
-    """Previews (dry runs) are recorded runs too, but they are not what the dashboard reports."""
-    return ~Q(parameters__dry_run=True) | Q(parameters__dry_run__isnull=True)
 
 
 def sol(lamports):
@@ -109,7 +106,7 @@ def eligible_now(now):
 def funds_link(funds, category):
     """ "3 wallets (1.5 SOL, 25 USDC)", linked to the payments concerned."""
     figure = funds[category]
-    text = f"{figure['wallets']} wallets"
+    text = f"{figure['wallets']} wallet{pluralize(figure['wallets'])}"
     if figure["amounts"]:
         text += f" ({', '.join(figure['amounts'])})"
     if not figure["wallets"]:

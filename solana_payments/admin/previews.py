@@ -5,7 +5,7 @@ records, skipped ones with their reasons, amounts, transactions and fees.
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from ..amounts import format_units
 from ..conf import app_settings
@@ -30,6 +30,7 @@ class Preview:
     run: OperationRun
     records: int  # distinct records the operation would act on
     counts: dict  # items by outcome
+    record_counts: dict  # distinct records by outcome (a record with two items is one row)
     planned: list  # the first would-do items
     skipped: list  # the first skipped items, with their reasons
     failed: list  # the first items the preview could not settle
@@ -51,16 +52,21 @@ class Preview:
         return format_units(self.rent, 9)
 
     @property
+    def scanned(self):
+        """How many records the operation looked at (reconcile checks every wallet, acting on few)."""
+        return (self.run.counts or {}).get("scanned", 0)
+
+    @property
     def more_planned(self):
-        return max(0, self.counts.get(ItemOutcome.WOULD_DO, 0) - len(self.planned))
+        return max(0, self.record_counts.get(ItemOutcome.WOULD_DO, 0) - len(self.planned))
 
     @property
     def more_skipped(self):
-        return max(0, self.counts.get(ItemOutcome.SKIPPED, 0) - len(self.skipped))
+        return max(0, self.record_counts.get(ItemOutcome.SKIPPED, 0) - len(self.skipped))
 
     @property
     def more_failed(self):
-        return max(0, self.counts.get(ItemOutcome.FAILED, 0) - len(self.failed))
+        return max(0, self.record_counts.get(ItemOutcome.FAILED, 0) - len(self.failed))
 
 
 def planned_transactions(items):
@@ -104,16 +110,24 @@ def summarize(run):
         .annotate(total=Sum("amount"))
         .order_by("token__symbol")
     )
-    counts = {row["outcome"]: row["n"] for row in items.values("outcome").annotate(n=Count("pk")).order_by()}
-    rows = items.select_related("payment", "wallet", "token")
+    by_outcome = items.values("outcome").order_by()
+    by_outcome = by_outcome.annotate(
+        n=Count("pk"),
+        records=Count(record, distinct=True),
+        loose=Count("pk", filter=Q(**{f"{record}__isnull": True})),
+    )
+    counts = {row["outcome"]: row["n"] for row in by_outcome}
+    record_counts = {row["outcome"]: row["records"] + row["loose"] for row in by_outcome}
+    rows = items.select_related("payment", "wallet", "token").order_by("pk")
     planned_rows, skipped_rows, failed_rows = (
-        with_amount_text(rows.filter(outcome=outcome)[:PREVIEW_ROWS])
+        one_row_per_record(with_amount_text(rows.filter(outcome=outcome)[: PREVIEW_ROWS * 2]), record)
         for outcome in (ItemOutcome.WOULD_DO, ItemOutcome.SKIPPED, ItemOutcome.FAILED)
     )
     return Preview(
         run=run,
         records=totals["records"] or 0,
         counts=counts,
+        record_counts=record_counts,
         planned=planned_rows,
         skipped=skipped_rows,
         failed=failed_rows,
@@ -122,6 +136,29 @@ def summarize(run):
         rent=totals["rent"] or 0,
         transactions=planned_transactions(planned),
     )
+
+
+def one_row_per_record(items, record):
+    """At most ``PREVIEW_ROWS`` rows, one per record: the items of one record (an expired payment whose wallet
+    has no token account left to close) make one row, their reasons and amounts joined, their fees added."""
+    rows = {}
+    for item in items:
+        key = getattr(item, f"{record}_id") or ("item", item.pk)
+        row = rows.get(key)
+        if row is None:
+            if len(rows) == PREVIEW_ROWS:
+                break
+            rows[key] = item
+            continue
+        if item.reason and item.reason not in row.reason:
+            row.reason = f"{row.reason}; {item.reason}" if row.reason else item.reason
+        if item.amount is not None:
+            row.amount_text = (
+                item.amount_text if row.amount is None else f"{row.amount_text}, {item.amount_text}"
+            )
+            row.amount = (row.amount or 0) + item.amount
+        row.fee = (row.fee or 0) + (item.fee or 0)
+    return list(rows.values())
 
 
 def with_amount_text(items):

@@ -1,11 +1,14 @@
 """Admins for tokens, payments and one-time wallets. Wallet secrets never reach a page."""
 
 from django.contrib import admin
-from django.db.models import Prefetch
+from django.db.models import CharField, OuterRef, Prefetch, Subquery
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from ..models import PaymentOption
+from ..dry_runs import not_dry_run
+from ..explorer import explorer_url
+from ..models import ItemOutcome, OperationItem, PaymentOption, PaymentStatus
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
 from .actions import (
     expire_payments,
@@ -16,10 +19,11 @@ from .actions import (
     sweep_wallets,
 )
 from .desk import DeskMixin, RefundInline, refund_payments
-from .display import short_signature, token_amount
+from .display import payment_status_words, short_reference, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
-from .filters import FundsOnChainFilter, PaymentFundsOnChainFilter
+from .filters import DecisionFilter, FundsOnChainFilter, PaymentFundsOnChainFilter, PaymentStatusFilter
 from .mixins import DashboardLinkMixin, OperationActionsMixin
+from .new_payment import NewPaymentMixin
 from .paging import BigTableAdminMixin
 from .reconcile import reconcile_wallets
 from .simulate import SimulatePaymentMixin
@@ -41,6 +45,7 @@ class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelA
 
 class PaymentOptionInline(admin.TabularInline):
     model = PaymentOption
+    classes = ["sp-untitled-rows"]  # no raw "250000000 SOL" above each row: the amount column says it
     fields = ["token", "amount_display"]
     readonly_fields = fields
     extra = 0
@@ -55,6 +60,7 @@ class PaymentOptionInline(admin.TabularInline):
 
 
 class PaymentAdmin(
+    NewPaymentMixin,
     DeskMixin,
     BigTableAdminMixin,
     SimulatePaymentMixin,
@@ -70,20 +76,19 @@ class PaymentAdmin(
         reclaim_payment_wallets,
         refund_payments,
     ]
+    # Few columns, each wrapping: the list fits its box beside the filters at 1,280 px.
     list_display = [
-        "reference",
-        "status",
-        "exception",
-        "options_display",
-        "paid_display",
-        "refund_display",
-        "wallet_link",
-        "wallet_state",
-        "expires_at",
-        "created_at",
+        "reference_display",
+        "customer_display",
+        "status_display",
+        "amounts_display",
+        "wallet_short",
+        "created_display",
     ]
+    list_display_links = ["reference_display"]
     list_filter = [
-        "status",
+        PaymentStatusFilter,
+        DecisionFilter,
         "exception",
         "wallet__state",
         PaymentFundsOnChainFilter,
@@ -99,7 +104,7 @@ class PaymentAdmin(
     inlines = [PaymentOptionInline, TransferInline, RefundInline]
     readonly_fields = [
         "reference",
-        "status",
+        "status_display",
         "exception",
         "expires_at",
         "wallet_link",
@@ -115,22 +120,96 @@ class PaymentAdmin(
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["reference", "status", "exception", "expires_at", "wallet_link", "wallet_state"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    "status_display",
+                    "exception",
+                    "expires_at",
+                    "wallet_link",
+                    "wallet_state",
+                ]
+            },
+        ),
         ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at", "refund_display"]}),
         ("Decisions", {"fields": ["decisions_display"]}),
         ("Customer", {"fields": ["label", "message", "email", "user", "metadata"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    class Media:
+        css = {"all": ["solana_payments/admin.css"]}
+
     def get_queryset(self, request):
         options = PaymentOption.objects.select_related("token").order_by("token__symbol")
-        return super().get_queryset(request).prefetch_related(Prefetch("options", queryset=options))
+        # An operator's decision tells an accepted short payment from one paid in full, and a cancelled
+        # payment from an abandoned one: the last decision that was carried out, if any.
+        decisions = (
+            OperationItem.objects.filter(
+                not_dry_run("run__"), payment=OuterRef("pk"), run__kind="resolve", outcome=ItemOutcome.DONE
+            )
+            .order_by("-pk")
+            .values("run__parameters__decision")[:1]
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(decision=Subquery(decisions, output_field=CharField()))
+            .prefetch_related(Prefetch("options", queryset=options))
+        )
 
     def has_add_permission(self, request):
         return False  # payments are created by the shop's code through create_payment()
 
     def has_delete_permission(self, request, obj=None):
         return False  # a payment owns a wallet that may hold money
+
+    @admin.display(description="reference", ordering="reference")
+    def reference_display(self, payment):
+        return short_reference(payment.reference)
+
+    @admin.display(description="customer", ordering="label")
+    def customer_display(self, payment):
+        if not payment.label and not payment.email:
+            return "-"
+        return format_html(
+            '<span class="sp-cell-line">{}</span><span class="sp-cell-line sp-muted sp-break">{}</span>',
+            payment.label,
+            payment.email,
+        )
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, payment):
+        words = payment_status_words(payment.status)
+        decided = {"accept": "accepted", "cancel": "cancelled"}.get(getattr(payment, "decision", None))
+        lines = [f"{words}, {decided}" if decided else words]
+        if payment.exception:
+            lines.append(payment.get_exception_display())
+        if payment.status == PaymentStatus.INITIATED:
+            deadline = timezone.localtime(payment.expires_at)
+            same_day = deadline.date() == timezone.localdate()
+            lines.append(f"until {deadline:%H:%M}" if same_day else f"until {deadline:%Y-%m-%d}")
+        return format_html_join("", '<span class="sp-cell-line">{}</span>', ((line,) for line in lines))
+
+    @admin.display(description="amounts")
+    def amounts_display(self, payment):
+        lines = [" or ".join(token_amount(o.amount, o.token) for o in payment.options.all()) or "-"]
+        if payment.paid_amount is not None:
+            lines.append(f"paid {token_amount(payment.paid_amount, payment.paid_token)}")
+        if payment.refunded_amount:
+            lines.append(f"refunded {token_amount(payment.refunded_amount, payment.paid_token)}")
+        return format_html_join("", '<span class="sp-cell-line">{}</span>', ((line,) for line in lines))
+
+    @admin.display(description="created", ordering="created_at")
+    def created_display(self, payment):
+        created = timezone.localtime(payment.created_at)
+        return format_html(
+            '<span class="sp-cell-line">{}</span><span class="sp-cell-line">{}</span>',
+            f"{created:%Y-%m-%d}",
+            f"{created:%H:%M}",
+        )
 
     @admin.display(description="options")
     def options_display(self, payment):
@@ -142,12 +221,30 @@ class PaymentAdmin(
 
     @admin.display(description="signature")
     def signature_display(self, payment):
-        return short_signature(payment.paid_signature)
+        if not payment.paid_signature:
+            return "-"
+        return format_html(
+            '<a class="sp-break" href="{}" rel="noopener" target="_blank">{}</a>',
+            explorer_url(payment.paid_signature),
+            payment.paid_signature,
+        )
 
     @admin.display(description="wallet", ordering="wallet__address")
     def wallet_link(self, payment):
         url = reverse("admin:solana_payments_onetimewallet_change", args=[payment.wallet_id])
         return format_html('<a href="{}">{}</a>', url, payment.wallet.address)
+
+    @admin.display(description="wallet", ordering="wallet__address")
+    def wallet_short(self, payment):
+        url = reverse("admin:solana_payments_onetimewallet_change", args=[payment.wallet_id])
+        address = payment.wallet.address
+        return format_html(
+            '<a href="{}" title="{}" class="sp-cell-line sp-nowrap">{}…</a><span class="sp-cell-line">{}</span>',
+            url,
+            address,
+            address[:8],
+            payment.wallet.get_state_display(),
+        )
 
     @admin.display(description="wallet state", ordering="wallet__state")
     def wallet_state(self, payment):

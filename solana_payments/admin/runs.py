@@ -3,15 +3,17 @@
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from ..conf import app_settings
+from ..amounts import format_units
+from ..explorer import explorer_url
 from ..models import OperationItem
 from ..resources import OperationItemResource, OperationRunResource
 from .actions import cancel_runs, retry_runs
 from .approvals import ApprovalMixin
 from .display import short_signature, token_amount
 from .exports import ExportAdminMixin
+from .filters import PreviewFilter
 from .mixins import DashboardLinkMixin, OperationPagesMixin, ReadOnlyAdminMixin
 from .paging import BigTableAdminMixin
 
@@ -19,8 +21,11 @@ from .paging import BigTableAdminMixin
 def explorer_link(signature):
     if not signature:
         return "-"
-    url = app_settings.EXPLORER_URL.format(signature=signature, cluster=app_settings.CLUSTER)
-    return format_html('<a href="{}" rel="noopener" target="_blank">{}</a>', url, short_signature(signature))
+    return format_html(
+        '<a href="{}" rel="noopener" target="_blank">{}</a>',
+        explorer_url(signature),
+        short_signature(signature),
+    )
 
 
 class ItemDisplayMixin:
@@ -33,6 +38,23 @@ class ItemDisplayMixin:
     @admin.display(description="amount")
     def amount_display(self, item):
         return token_amount(item.amount, item.token)
+
+
+def figures_list(pairs):
+    """``[("scanned", 60), ("swept", 3)]`` as a compact list: "scanned 60 · swept 3"."""
+    if not pairs:
+        return "-"
+    items = format_html_join(
+        "", "<li>{} <strong>{}</strong></li>", ((name.replace("_", " "), n) for name, n in pairs)
+    )
+    return format_html('<ul class="sp-inline-figures">{}</ul>', items)
+
+
+def lamports(value):
+    """Lamports with their unit, and in SOL: "85000 lamports (0.000085 SOL)"."""
+    if not value:
+        return "0 lamports"
+    return f"{value} lamports ({format_units(value, 9)} SOL)"
 
 
 INLINE_ITEMS = 50  # a run's page lists its first items; the items changelist has all of them
@@ -50,6 +72,7 @@ class FirstItemsFormSet(BaseInlineFormSet):
 class OperationItemInline(ItemDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OperationItem
     formset = FirstItemsFormSet
+    classes = ["sp-untitled-rows"]  # the reason is a column: no heading repeats it above each row
     verbose_name_plural = f"items (the first {INLINE_ITEMS}; every item is in the items list)"
     fields = [
         "outcome",
@@ -80,8 +103,17 @@ class OperationRunAdmin(
 ):
     resource_classes = [OperationRunResource]
     actions = [retry_runs, cancel_runs]
-    list_display = ["__str__", "status", "trigger", "requested_by", "progress", "fees_paid", "created_at"]
-    list_filter = ["kind", "status", "trigger", "requested_by"]
+    list_display = [
+        "__str__",
+        "preview_display",
+        "status",
+        "trigger",
+        "requested_by",
+        "progress",
+        "fees_display",
+        "created_at",
+    ]
+    list_filter = [PreviewFilter, "kind", "status", "trigger", "requested_by"]
     list_select_related = ["requested_by"]
     inlines = [OperationItemInline]
     fields = [
@@ -94,9 +126,9 @@ class OperationRunAdmin(
         "parameters",
         "progress",
         "items_link",
-        "counts",
-        "rpc_calls",
-        "fees_paid",
+        "counts_display",
+        "rpc_calls_display",
+        "fees_display",
         "error",
         "task_id",
         "created_at",
@@ -110,6 +142,27 @@ class OperationRunAdmin(
     def items_link(self, run):
         url = reverse("admin:solana_payments_operationitem_changelist", current_app=self.admin_site.name)
         return format_html('<a href="{}?run__id__exact={}">every item of this run</a>', url, run.pk)
+
+    class Media:
+        css = {"all": ["solana_payments/admin.css"]}
+
+    @admin.display(description="counts")
+    def counts_display(self, run):
+        return figures_list((run.counts or {}).items())
+
+    @admin.display(description="RPC calls")
+    def rpc_calls_display(self, run):
+        calls = run.rpc_calls or {}
+        return figures_list([("total", sum(calls.values())), *sorted(calls.items())] if calls else [])
+
+    @admin.display(description="fees paid", ordering="fees_paid")
+    def fees_display(self, run):
+        return lamports(run.fees_paid)
+
+    @admin.display(description="preview", boolean=True)
+    def preview_display(self, run):
+        """A dry run: it read the chain and changed nothing."""
+        return bool((run.parameters or {}).get("dry_run"))
 
     @admin.display(description="progress")
     def progress(self, run):

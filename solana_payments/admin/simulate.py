@@ -4,6 +4,8 @@ A fresh customer wallet, funded by the local chain's faucet, pays the payment's 
 operator can watch recheck, expire, sweep and reclaim act on it.
 """
 
+import logging
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +17,8 @@ from django.urls import path, reverse
 
 from ..amounts import format_units, from_base_units, to_base_units
 from ..conf import app_settings
+
+logger = logging.getLogger(__name__)
 
 
 def simulation_enabled():
@@ -63,7 +67,9 @@ class SimulatePaymentMixin:
         return urls + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "simulate_payment": simulation_enabled()}
+        # Offered only to who may use it: a view-only user would press it for a bare 403.
+        allowed = simulation_enabled() and self.has_change_permission(request)
+        extra_context = {**(extra_context or {}), "simulate_payment": allowed}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def simulate_payment_view(self, request, object_id):
@@ -91,8 +97,11 @@ class SimulatePaymentMixin:
             option, amount = form.cleaned_data["option"], form.cleaned_data["base_amount"]
             try:
                 customer, signature = pay(app_settings.RPC_URL, payment.wallet.address, option.token, amount)
-            except Exception as exc:  # the local chain is down or refused: say so on the page
-                messages.error(request, f"The simulated payment failed: {exc}")
+            except (
+                Exception
+            ) as exc:  # the local chain is down or refused: say why, on the page and in the log
+                logger.warning("Simulated payment of payment %s failed: %s", payment.pk, exc, exc_info=True)
+                messages.error(request, f"The simulated payment failed: {exc or type(exc).__name__}")
             else:
                 messages.success(
                     request,

@@ -8,6 +8,7 @@ from django.utils.text import Truncator
 
 from ..webhooks.delivery import redeliver
 from ..webhooks.models import WebhookEndpoint, WebhookEvent, new_webhook_secret
+from ..webhooks.test_event import TEST_EVENT, send_test_event
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -15,7 +16,13 @@ class WebhookEndpointForm(forms.ModelForm):
         max_length=500, assume_scheme="https", help_text=WebhookEndpoint._meta.get_field("url").help_text
     )
     events = forms.MultipleChoiceField(
-        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, required=False
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=WebhookEvent.values,  # a new endpoint hears every event unless told otherwise
+        error_messages={
+            "required": "Tick at least one event: an endpoint without events receives nothing "
+            "(untick Is active to pause it)."
+        },
     )
     new_secret = forms.BooleanField(
         required=False,
@@ -28,8 +35,27 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ["url", "description", "events", "is_active"]
 
 
+@admin.action(description="Send a test event to the selected endpoints", permissions=["change"])
+def send_test_events(modeladmin, request, queryset):
+    deliveries = [send_test_event(endpoint) for endpoint in queryset]
+    log = reverse("admin:solana_payments_webhookdelivery_changelist")
+    modeladmin.message_user(
+        request,
+        format_html(
+            '{} test event{} queued (type <code>{}</code>): see the <a href="{}?event={}">delivery log</a>.',
+            len(deliveries),
+            "" if len(deliveries) == 1 else "s",
+            TEST_EVENT,
+            log,
+            TEST_EVENT,
+        ),
+        messages.SUCCESS,
+    )
+
+
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
+    actions = [send_test_events]
     list_display = ["url", "description", "events_display", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
@@ -95,7 +121,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     fields = [
         "endpoint",
         "event",
-        "event_key",
+        "event_key_display",
         "payment",
         "status",
         "attempts",
@@ -127,6 +153,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             return "—"
         url = reverse("admin:solana_payments_payment_change", args=[delivery.payment_id])
         return format_html('<a href="{}">{}</a>', url, delivery.payment)
+
+    @admin.display(description="event key")
+    def event_key_display(self, delivery):
+        # The model's help text names "<reference>", which the admin would print as markup: say it here.
+        return format_html(
+            '{}<div class="help">What makes the event unique, e.g. payment.accepted:&lt;reference&gt;.</div>',
+            delivery.event_key,
+        )
 
     @admin.display(description="response time", ordering="last_response_ms")
     def response_time(self, delivery):

@@ -5,6 +5,7 @@ localnet over HTTP only (its faucet endpoints and JSON-RPC), so it works from an
 """
 
 import json
+import urllib.error
 import urllib.request
 
 from solders.keypair import Keypair
@@ -22,14 +23,34 @@ from ..chain.commitment import status_reached
 GAS_LAMPORTS = 100_000_000  # the customer's own fees and the wallet's token account, if missing
 
 
+class FaucetError(RuntimeError):
+    """The local chain's faucet refused a request; the message says why (its own answer)."""
+
+
 def faucet(rpc_url, action, payload):
     request = urllib.request.Request(
         rpc_url.rstrip("/") + f"/localnet/{action}",
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # the faucet says why in its JSON body: never drop it
+        raise FaucetError(
+            f"the local chain's faucet refused {action} (HTTP {exc.code}): {_reason(exc)}"
+        ) from None
+
+
+def _reason(http_error):
+    try:
+        body = http_error.read().decode("utf-8", "replace")
+    except OSError:
+        return http_error.reason
+    try:
+        return json.loads(body).get("error") or body
+    except (ValueError, AttributeError):
+        return body.strip()[:500] or http_error.reason
 
 
 def pay(rpc_url, wallet_address, token, amount, *, block_time_offset=None):

@@ -493,6 +493,10 @@ class Ledger:
             # The faucet's own transfers each get a slot (and blockhash) of their own, so two identical
             # airdrops are two transactions. Clients' transactions share slots as on a real node, so a
             # blockhash stays valid for ~150 slots (about a minute) however many transactions land.
+            # Catch up with the clock first: after a quiet minute the slot last looked at is more than
+            # ~150 slots behind, and a blockhash taken from it would be refused by execute()'s own
+            # catching-up (the demo's "simulate customer payment" failed with HTTP 400 that way).
+            self.sync()
             self._bumps += 1
             self._set_slot(self._slot + 1)
             message = Message.new_with_blockhash(instructions, payer.pubkey(), self.blockhash_of(self._slot))

@@ -127,6 +127,16 @@ class Refused(Exception):
     """A refund this run will not send, with the reason (a skipped item)."""
 
 
+def clean_request_reason(reason):
+    """The requester's reason, one line of at most ``MAX_REASON_LENGTH`` characters (may be empty)."""
+    from .resolve import MAX_REASON_LENGTH
+
+    reason = " ".join(str(reason or "").split())
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValueError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    return reason
+
+
 class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     kind = "refund"
     order = 7
@@ -134,7 +144,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     description = "Sends money back to the payer (or a given address) in the token it was paid in, once."
     moves_money = True
     needs_selection = True
-    option_names = ("amount", "to", "plan")
+    option_names = ("amount", "to", "plan", "reason")
     one_open_run_per_record = True
     summary_keys = ("scanned", "refunded", "skipped", "failed")
     occasional_keys = ("recovered",)
@@ -146,6 +156,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             **options,
             "amount": clean_amount(options.get("amount")),
             "to": clean_destination(options.get("to")),
+            "reason": clean_request_reason(options.get("reason")),  # why it was asked for, for the approver
         }
         if options.get("plan") is not None:
             cleaned["plan"] = clean_plan(options["plan"])

@@ -102,6 +102,7 @@ class PaymentResource(SafeModelResource):
     options = column()
     paid_token = text("paid_token__symbol")
     paid_amount = column()
+    refunded_amount = column()
     signature = text("paid_signature")
     payer = text("payer")
     label = text("label")
@@ -123,6 +124,7 @@ class PaymentResource(SafeModelResource):
             "options",
             "paid_token",
             "paid_amount",
+            "refunded_amount",
             "signature",
             "payer",
             "label",
@@ -150,6 +152,10 @@ class PaymentResource(SafeModelResource):
 
     def dehydrate_paid_amount(self, payment):
         return token_amount(payment.paid_amount, payment.paid_token)
+
+    def dehydrate_refunded_amount(self, payment):
+        """What went back to the customer, in the paid token (0 when nothing was refunded)."""
+        return token_amount(payment.refunded_amount, payment.paid_token) if payment.paid_token_id else ""
 
 
 # -- wallets ------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Template tags for Solana Pay: ``{% load solana_pay %}``.
 
-- ``{% solana_pay_url option %}``: the ``solana:`` transfer request of a PaymentOption (``label=``,
-  ``message=`` and ``memo=`` override the payment's own);
+- ``{% solana_pay_url option %}``: the ``solana:`` transfer request of a PaymentOption (``amount=``, in
+  base units, ``label=``, ``message=`` and ``memo=`` override the option's and the payment's own);
 - ``{% solana_pay_qr option %}`` or ``{% solana_pay_qr url %}``: its QR code as inline SVG;
 - ``{{ option|solana_pay_amount }}``: the option's amount in token units (``0.5``, ``25``).
 """
@@ -16,8 +16,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def solana_pay_url(option, label=None, message=None, memo=None):
-    return transfer_request_url(option, label=label, message=message, memo=memo)
+def solana_pay_url(option, amount=None, label=None, message=None, memo=None):
+    return transfer_request_url(option, amount=amount, label=label, message=message, memo=memo)
 
 
 @register.simple_tag

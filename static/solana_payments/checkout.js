@@ -1,83 +1,115 @@
 /* The checkout page: polls the status endpoint, counts the time left down, copies the address.
+   When the status changes (paid, partly paid, expired), the checkout section is fetched afresh from its
+   panel URL and swapped in, so the amounts, QR codes and paid details are the server's own.
+   At the deadline the page says the payment expired at once, then asks the server.
    Without this script the page still works: it shows the status of its last load and a reload link. */
 (function () {
   "use strict";
-  var root = document.querySelector("[data-sp-checkout]");
-  if (!root) return;
-  var statusUrl = root.getAttribute("data-sp-status-url");
-  var pollMs = Math.max(1, parseFloat(root.getAttribute("data-sp-poll-seconds")) || 3) * 1000;
-  var text = root.querySelector("[data-sp-status-text]");
-  var open = root.querySelector("[data-sp-open]");
-  var timeLeft = root.querySelector("[data-sp-time-left]");
-  var secondsLeft = timeLeft ? parseInt(timeLeft.getAttribute("data-sp-seconds-left"), 10) || 0 : 0;
-  var deadline = Date.now() + secondsLeft * 1000;
-  var timer = null;
+
+  /* The same key as payment_status.status_key() in Python. */
+  function keyOf(status) {
+    var paid = status.options.map(function (o) { return o.amount_paid; }).join(",");
+    return [status.status, status.exception, status.expired ? "expired" : "", paid].join("|");
+  }
 
   function clock(seconds) {
     var m = Math.floor(seconds / 60), s = seconds % 60;
     return m + ":" + (s < 10 ? "0" : "") + s;
   }
 
-  function tick() {
-    if (!timeLeft) return;
-    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    timeLeft.textContent = clock(left);
-  }
+  function start(root) {
+    var statusUrl = root.getAttribute("data-sp-status-url");
+    var panelUrl = root.getAttribute("data-sp-panel-url");
+    var key = root.getAttribute("data-sp-key");
+    var pollMs = Math.max(1, parseFloat(root.getAttribute("data-sp-poll-seconds")) || 3) * 1000;
+    var text = root.querySelector("[data-sp-status-text]");
+    var open = root.querySelector("[data-sp-open]");
+    var timeLeft = root.querySelector("[data-sp-time-left]");
+    var secondsLeft = timeLeft ? parseInt(timeLeft.getAttribute("data-sp-seconds-left"), 10) || 0 : 0;
+    var deadline = Date.now() + secondsLeft * 1000;
+    var timer = null, ticker = null, stopped = false;
 
-  function show(status) {
-    root.setAttribute("data-sp-state", status.status);
-    var message;
-    if (status.settled) {
-      message = "Paid. Thank you!" + (status.exception ? " (" + status.exception.replace("_", " ") + ")" : "");
-    } else if (status.expired) {
-      message = "This payment has expired.";
-    } else {
-      var paid = status.options.filter(function (o) { return o.amount_paid !== "0"; });
-      message = paid.length
-        ? "Received " + paid.map(function (o) { return o.amount_paid + " of " + o.amount_due + " " + o.token; }).join(", ") + "."
-        : "Waiting for your payment.";
-    }
-    if (text.textContent.trim() !== message) text.textContent = message;
-    text.className = "sp-status-text sp-status-" + status.status;
-    if (status.status !== "initiated") {
-      if (open) open.hidden = true;
+    function stop() {
+      stopped = true;
       if (timer) window.clearTimeout(timer);
-      timer = null;
-      return false;
+      if (ticker) window.clearInterval(ticker);
+      timer = ticker = null;
     }
-    deadline = Date.now() + status.seconds_left * 1000;
-    return true;
+
+    function showExpired() {
+      root.setAttribute("data-sp-state", "expired");
+      text.textContent = "This payment has expired.";
+      text.className = "sp-status-text sp-status-expired";
+      if (open) open.hidden = true;
+    }
+
+    function tick() {
+      if (!timeLeft) return;
+      var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      timeLeft.textContent = clock(left);
+      if (left === 0 && root.getAttribute("data-sp-state") === "initiated") {
+        showExpired();  // the deadline passed: nothing more may be paid, whatever the last poll said
+        if (timer) window.clearTimeout(timer);
+        poll();
+      }
+    }
+
+    function swap() {
+      stop();
+      fetch(panelUrl, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          var holder = document.createElement("div");
+          holder.innerHTML = html.trim();
+          var fresh = holder.querySelector("[data-sp-checkout]");
+          if (!fresh) throw new Error("no checkout in the panel");
+          root.replaceWith(fresh);
+          start(fresh);
+        })
+        .catch(function () { stopped = false; timer = window.setTimeout(poll, pollMs * 2); });
+    }
+
+    function poll() {
+      if (stopped) return;
+      fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 429) return null; // throttled: ask again later
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (status) {
+          if (stopped) return;
+          if (status && keyOf(status) !== key) return swap();
+          if (status && status.status === "initiated" && !status.expired) {
+            deadline = Date.now() + status.seconds_left * 1000;
+          }
+          timer = window.setTimeout(poll, pollMs);
+        })
+        .catch(function () { if (!stopped) timer = window.setTimeout(poll, pollMs * 2); });
+    }
+
+    var copy = root.querySelector("[data-sp-copy]");
+    if (copy && navigator.clipboard) {
+      copy.hidden = false;
+      copy.addEventListener("click", function () {
+        var done = root.querySelector("[data-sp-copied]");
+        navigator.clipboard.writeText(copy.getAttribute("data-sp-copy")).then(
+          function () { done.textContent = "Copied."; },
+          function () { done.textContent = "Copy failed: select the address and copy it."; }
+        );
+      });
+    }
+
+    if (root.getAttribute("data-sp-state") === "initiated") {
+      tick();
+      ticker = window.setInterval(tick, 1000);
+      timer = window.setTimeout(poll, pollMs);
+    }
   }
 
-  function poll() {
-    fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (response.status === 429) return null; // throttled: ask again later
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      })
-      .then(function (status) {
-        var more = status ? show(status) : true;
-        if (more) timer = window.setTimeout(poll, pollMs);
-      })
-      .catch(function () { timer = window.setTimeout(poll, pollMs * 2); });
-  }
-
-  var copy = root.querySelector("[data-sp-copy]");
-  if (copy && navigator.clipboard) {
-    copy.hidden = false;
-    copy.addEventListener("click", function () {
-      var done = root.querySelector("[data-sp-copied]");
-      navigator.clipboard.writeText(copy.getAttribute("data-sp-copy")).then(
-        function () { done.textContent = "Copied."; },
-        function () { done.textContent = "Copy failed: select the address and copy it."; }
-      );
-    });
-  }
-
-  if (root.getAttribute("data-sp-state") === "initiated") {
-    tick();
-    window.setInterval(tick, 1000);
-    timer = window.setTimeout(poll, pollMs);
-  }
+  var root = document.querySelector("[data-sp-checkout]");
+  if (root) start(root);
 })();

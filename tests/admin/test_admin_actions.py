@@ -1,12 +1,15 @@
 """Operation actions, the shared confirmation view and the run actions: previews, permissions, forged posts."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from solana_payments.models import ItemOutcome, OperationItem, OperationRun, RunStatus, WalletState
+from solana_payments.models import ItemOutcome, OperationItem, OperationRun, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
 from tests.support.factories import make_payments
 
@@ -325,7 +328,7 @@ def test_preview_lists_skipped_records_with_their_reasons(admin_client, tokens):
     assert preview.records == 0 and preview.counts == {ItemOutcome.SKIPPED: 2}
     html = response.content.decode()
     assert "Skipped, and why" in html and "wallet is created, not payment_expired" in html
-    assert "Nothing would be done now." in html
+    assert "Nothing would be done now." in html  # nothing was even checked: both were skipped
 
 
 def test_preview_that_cannot_reach_the_chain_cannot_be_confirmed(admin_client, tokens, configure):
@@ -386,11 +389,12 @@ def test_retry_confirms_then_queues_the_failed_records(admin_client, tokens):
         kind="sweep", trigger="dashboard", status="failed", parameters={"dry_run": True}
     )
     data = {"action": "retry_runs", "_selected_action": [failed.pk, preview.pk]}
-    response = admin_client.post(RUNS, {**data, "index": 0})
+    listed = RUNS + "?previews=shown"  # previews are listed (and selectable) when asked for
+    response = admin_client.post(listed, {**data, "index": 0})
     assert response.status_code == 200 and response.context["retryable"] == 1
     assert "it is a preview" in response.content.decode()
     assert OperationRun.objects.count() == 2
-    response = admin_client.post(RUNS, {**data, "post": "yes"})
+    response = admin_client.post(listed, {**data, "post": "yes"})
     assert response.status_code == 302
     retry = OperationRun.objects.latest("pk")
     assert retry.pk not in (failed.pk, preview.pk)
@@ -409,3 +413,52 @@ def test_token_sweep_preview_counts_the_receivers_new_token_account(admin_client
     assert (preview.records, preview.amounts, preview.transactions) == (1, ["25 USDC"], 2)
     assert preview.fees == 5_000 + 10_000 and preview.rent == 2_039_280
     assert "Rent returned to the fee payer" in response.content.decode()
+
+
+def test_previews_are_marked_and_hidden_from_the_runs_list_until_asked_for(admin_client):
+    real = OperationRun.objects.create(kind="refund", trigger="admin_action", status="succeeded")
+    preview = OperationRun.objects.create(
+        kind="refund", trigger="admin_action", status="succeeded", parameters={"dry_run": True}
+    )
+
+    def listed(query=""):
+        response = admin_client.get(RUNS + query)
+        return {run.pk for run in response.context["cl"].result_list}, response.content.decode()
+
+    shown, page = listed()
+    assert shown == {real.pk}
+    assert "previews" in page and ">hidden</a>" in page  # the filter says what the default hides
+    shown, page = listed("?previews=shown")
+    assert shown == {real.pk, preview.pk}
+    assert (
+        page.count('class="field-preview_display"><img src="/static/admin/img/icon-yes.svg" alt="True">') == 1
+    )
+    assert (
+        page.count('class="field-preview_display"><img src="/static/admin/img/icon-no.svg" alt="False">') == 1
+    )
+    shown, _ = listed("?previews=only")
+    assert shown == {preview.pk}
+
+
+def test_a_reconcile_preview_says_it_checks_every_wallet_and_acts_on_none(admin_client, shop):
+    payments = [shop.new_payment({"SOL": "0.5"}) for _ in range(3)]  # the database and the chain agree
+    response = admin_client.post(run_url("reconcile"), {"ids": ",".join(str(p.wallet_id) for p in payments)})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<dd id="sp-preview-scanned">3</dd>' in html and '<dd id="sp-preview-records">0</dd>' in html
+    assert "It would check 3 wallets and act on none now." in html
+
+
+def test_an_expire_preview_shows_one_row_per_payment(admin_client, shop):
+    payment = shop.new_payment({"SOL": "0.5"})  # never paid: no token account to close either
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(minutes=5))
+    response = admin_client.post(run_url("expire"), {"ids": str(payment.pk)})
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert preview.counts[ItemOutcome.WOULD_DO] == 2  # the run records both steps for its audit trail
+    (row,) = preview.planned  # but the page shows the payment once
+    assert row.payment_id == payment.pk
+    assert "expired" in row.reason and "no token account left to close" in row.reason
+    html = response.content.decode()
+    assert html.count(f'/payment/{payment.pk}/change/">#{payment.pk}</a>') == 1
+    assert preview.more_planned == 0

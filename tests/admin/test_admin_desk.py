@@ -32,7 +32,7 @@ def bob(django_user_model):
 
 def underpaid(shop, configure):
     configure(HOLD_FLAGGED_FUNDS=("underpaid",))
-    payment = shop.new_payment({"USDC": "25"})
+    payment = shop.new_payment({"USDC": "25"}, label="Order 25", email="buyer@example.com")
     customer, _ = shop.pay(payment, "USDC", 10_000_000)
     Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
     run_operation("expire", trigger="schedule")
@@ -46,17 +46,22 @@ def test_refund_form_previews_then_asks_for_approval_and_bob_approves(shop, conf
     refund_url = reverse("admin:solana_payments_payment_refund", args=[payment.pk])
     assert refund_url in page.content.decode()
 
-    bad = client.post(refund_url, {"amount": "", "to": "not-an-address"})
+    bad = client.post(refund_url, {"amount": "", "to": "not-an-address", "reason": "x"})
     assert "is not a Solana address" in bad.content.decode()
-    preview = client.post(refund_url, {"amount": "", "to": ""})
+    unexplained = client.post(refund_url, {"amount": "", "to": ""})
+    assert "This field is required" in unexplained.content.decode()  # the approver is told why
+    preview = client.post(refund_url, {"amount": "", "to": "", "reason": "customer  asked\nby mail"})
     text = preview.content.decode()
     assert "10 USDC" in text and str(customer.pubkey()) in text and "Ask for approval" in text
+    assert 'class="button default" id="sp-desk-confirm"' in text  # the admin's primary button
+    assert 'value="Preview again" class="sp-secondary"' in text
     assert shop.balance(customer.pubkey(), "USDC") == 0
 
-    done = client.post(refund_url, {"amount": "", "to": "", "post": "yes"}, follow=True)
+    form = {"amount": "", "to": "", "reason": "customer  asked\nby mail", "post": "yes"}
+    done = client.post(refund_url, form, follow=True)
     assert "awaits approval by a second person" in done.content.decode()
     run = OperationRun.objects.get(kind="refund", status=RunStatus.AWAITING_APPROVAL)
-    assert run.requested_by == alice
+    assert run.requested_by == alice and run.parameters["reason"] == "customer asked by mail"
 
     approval_url = reverse("admin:solana_payments_operationrun_approval", args=[run.pk])
     assert client.get(approval_url).status_code == 403  # alice lacks approve_runs (and asked for it)
@@ -66,6 +71,16 @@ def test_refund_form_previews_then_asks_for_approval_and_bob_approves(shop, conf
     assert "1 run awaiting approval" in dashboard
     review = client.get(approval_url).content.decode()
     assert "10 USDC" in review and "Approve and run" in review
+    # What Bob needs to judge it: why, and the payment's label, email, price and what it received.
+    assert '<dd id="sp-request-reason">customer asked by mail</dd>' in review
+    row = review[review.index('id="sp-approval-payments"') :]
+    row = row[: row.index("</table>")]
+    for shown in ("Order 25", "buyer@example.com", "<td>25 USDC</td>", "<td>10 USDC</td>", "underpaid"):
+        assert shown in row, shown
+    assert (
+        'class="button default" id="sp-approve"' in review
+        and 'class="button default" id="sp-reject"' in review
+    )
     client.post(approval_url, {"decision": "approve"})
     run.refresh_from_db()
     assert (run.status, run.decided_by) == (RunStatus.QUEUED, bob)
@@ -118,3 +133,26 @@ def test_the_dashboard_shows_the_refund_wallet_and_warns_when_it_is_low(shop, co
     page = admin_client.get(reverse("admin:solana_payments_dashboard")).content.decode()
     assert "1 SOL" in page and "low: refunds" not in page
     assert str(bytes(keypair)) not in page and str(keypair) not in page  # the secret never shows
+
+
+def test_the_dashboard_lists_flagged_payments_as_work_to_do(tokens, configure, admin_client):
+    from solana_payments.payments import create_payment
+
+    configure(DASHBOARD_CACHE_SECONDS=0)
+    flagged = {"underpaid": 3, "overpaid": 2, "paid_late": 1}
+    for exception, count in flagged.items():
+        for _ in range(count):
+            payment = create_payment({"SOL": "0.5"})
+            Payment.objects.filter(pk=payment.pk).update(exception=exception)
+    refunded = create_payment({"SOL": "0.5"})  # refunded already: no longer work
+    Payment.objects.filter(pk=refunded.pk).update(exception="overpaid", refunded_amount=1)
+
+    page = admin_client.get(reverse("admin:solana_payments_dashboard")).content.decode()
+    notices = page[page.index('class="messagelist sp-desk-notices"') :]
+    notices = notices[: notices.index("</ul>")]
+    assert notices.count('<li class="warning">') == 3 and 'class="success"' not in notices
+    assert 'class="info"' not in notices
+    assert "3 underpaid payments not refunded" in notices
+    assert "2 overpaid payments not refunded" in notices
+    assert "1 paid late payment not refunded" in notices
+    assert "?exception__exact=paid_late" in notices

@@ -87,6 +87,11 @@ def test_tiles_show_what_each_operation_would_take_now(admin_client, tokens):
     assert shown["sweep"]["Held funds (HOLD_FLAGGED_FUNDS)"] == "0 wallets"
     assert shown["sweep"]["Stranded funds"] == "0 wallets"
     assert shown["reclaim"]["Expired wallets to close"] == 1
+    OneTimeWallet.objects.filter(pk=late.wallet_id).update(balances={}, holds_funds=False)
+    one = strip_tags(
+        figures(admin_client.get(DASHBOARD))["sweep"]["Funds waiting to be swept (as last read on chain)"]
+    )
+    assert one == "1 wallet (0.5 SOL)"  # not "1 wallets"
     assert shown["reclaim"]["Rent to reclaim from them"] == "0.00411336 SOL"
     assert shown["reclaim"]["Rent outstanding (wallets not closed)"] == "0.00411336 SOL"
     html = response.content.decode()
@@ -260,7 +265,7 @@ def test_chart_counts_payments_per_day_by_status(admin_client, tokens, settings)
     chart = response.context["chart"]
     assert chart["total"] == 5 and chart["peak"] == 3 and len(chart["bars"]) == 30
     day = timezone.localdate()
-    assert chart["bars"][-1]["title"] == f"{day:%Y-%m-%d}: 1 finalized, 2 initiated"
+    assert chart["bars"][-1]["title"] == f"{day:%Y-%m-%d}: 1 paid (finalized), 2 waiting for payment"
     assert chart["bars"][-4]["title"] == f"{day - datetime.timedelta(days=3):%Y-%m-%d}: 2 expired"
     html = response.content.decode()
     assert html.count('<rect class="sp-fill-') == 3

@@ -66,6 +66,7 @@ def records(tokens, admin_user):
         status="confirmed",
         paid_token=tokens["USDC"],
         paid_amount=25_000_001,
+        refunded_amount=5_000_000,
         paid_signature=SIGNATURE,
         paid_at=timezone.now(),
         label="Order 42",
@@ -121,6 +122,7 @@ def test_payment_export(admin_client, records, fmt):
     assert row["options"] == "SOL 0.5; USDC 25.000001"
     assert row["paid_token"] == "USDC"
     assert row["paid_amount"] == "25.000001"
+    assert row["refunded_amount"] == "5"
     assert row["signature"] == SIGNATURE
     assert row["wallet"] == paid.wallet.address
     assert row["wallet_state"] == "processing_funds"
@@ -130,6 +132,7 @@ def test_payment_export(admin_client, records, fmt):
     unpaid = next(r for r in rows if r["reference"] != str(paid.reference))
     assert unpaid["options"] == "SOL 0.5; USDC 25.000001"
     assert cell(unpaid["paid_amount"]) == "" and cell(unpaid["signature"]) == ""
+    assert cell(unpaid["refunded_amount"]) == ""
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -61,9 +61,33 @@ def test_hidden_outside_the_demo(shop, admin_client, settings, configure):
 
 
 def test_needs_the_change_permission(shop, client, settings):
+    from django.contrib.auth.models import Permission
+
     settings.DEBUG = True
     payment = shop.new_payment({"SOL": "0.5"})
-    User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_payment"))
     client.login(username="viewer", password="pw")
+    page = client.get(reverse("admin:solana_payments_payment_change", args=[payment.pk]))
+    assert page.status_code == 200 and simulate_url(payment).encode() not in page.content  # not offered
     assert client.post(simulate_url(payment), {"token": "SOL", "amount": "0.5"}).status_code == 403
     assert shop.balance(payment.wallet.address, "SOL") == 0
+
+
+def test_a_refusal_of_the_local_chain_says_why(shop):
+    from types import SimpleNamespace
+
+    from solders.keypair import Keypair
+
+    from solana_payments.localnet.customers import FaucetError, pay
+
+    not_a_mint = SimpleNamespace(
+        is_native=False, mint=str(Keypair().pubkey()), token_program="token", decimals=6, symbol="NOPE"
+    )
+    with pytest.raises(FaucetError) as refused:
+        pay(shop.localnet.url, str(Keypair().pubkey()), not_a_mint, 1_000_000)
+    message = str(refused.value)
+    assert message.startswith("the local chain's faucet refused mint (HTTP 400): ")
+    assert "Bad Request" not in message and len(message) > len(
+        "the local chain's faucet refused mint (HTTP 400): "
+    )

@@ -84,7 +84,9 @@ def records(tokens):
 
 
 def test_anonymous_wrong_token_and_non_staff_are_refused(client):
-    assert client.get(URL).status_code == 401
+    anonymous = client.get(URL)
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert anonymous.content.decode().startswith("Unauthorized: send Authorization: Bearer <METRICS_TOKEN>")
     assert client.get(URL, HTTP_AUTHORIZATION="Bearer wrong-token-wrong-token").status_code == 403
     client.force_login(User.objects.create_user("shopper", password="pw"))
     assert client.get(URL).status_code == 403
@@ -166,3 +168,27 @@ def test_bad_metrics_settings_are_system_check_errors(configure, setting):
 
     configure(**setting)
     assert {"solana_payments.E023", "solana_payments.E020"} & {error.id for error in check_settings()}
+
+
+def test_previews_are_no_runs_to_alert_on(client):
+    from datetime import timedelta
+
+    now = timezone.now()
+    real = OperationRun.objects.create(
+        kind="refund", trigger="admin_action", status="succeeded", finished_at=now - timedelta(hours=1)
+    )
+    for minutes in range(7):  # previews shown on the desk: the last one after the real run
+        OperationRun.objects.create(
+            kind="refund",
+            trigger="admin_action",
+            status="succeeded",
+            parameters={"dry_run": True},
+            finished_at=now - timedelta(minutes=minutes),
+        )
+    OperationRun.objects.create(
+        kind="sweep", trigger="dashboard", status="failed", parameters={"dry_run": True}
+    )
+    samples = scrape(client)
+    assert value(samples, "runs", kind="refund", status="succeeded") == 1
+    assert value(samples, "runs", kind="sweep", status="failed") is None
+    assert value(samples, "last_success_timestamp_seconds", kind="refund") == real.finished_at.timestamp()

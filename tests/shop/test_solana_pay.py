@@ -9,9 +9,7 @@ import re
 from decimal import Decimal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import numpy as np
 import pytest
-import zxingcpp
 from django.template import Context, Template
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -19,6 +17,7 @@ from solders.pubkey import Pubkey
 from solana_payments.models import PaymentOption, PaymentToken, TokenProgram
 from solana_payments.payments import create_payment
 from solana_payments.solana_pay import payment_options, qr_code_svg, transfer_request_url
+from tests.support.qr import read_qr
 
 pytestmark = pytest.mark.django_db
 
@@ -31,28 +30,6 @@ def parse(url):
     assert parts.scheme == "solana"
     assert "+" not in parts.query  # spaces are %20 (encodeURIComponent), never '+'
     return parts.path, [(name, unquote(value)) for name, value in parse_qsl(parts.query, strict_parsing=True)]
-
-
-def read_qr(svg):
-    """Rebuild the module matrix from segno's SVG path and decode it with zxing-cpp."""
-    size = int(re.search(r'd="M0 0h(\d+)v', svg).group(1))
-    path = re.search(r'<path stroke="[^"]+" d="([^"]+)"', svg).group(1)
-    modules = np.full((size, size), 255, dtype=np.uint8)
-    x = y = 0.0
-    for command, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?:\s+(-?[\d.]+))?", path):
-        if command == "M":
-            x, y = float(a), float(b)
-        elif command == "m":
-            x, y = x + float(a), y + float(b)
-        else:
-            length = float(a)
-            modules[int(y), int(x) : int(x + length)] = 0
-            x += length
-    image = modules.repeat(6, axis=0).repeat(6, axis=1)
-    results = zxingcpp.read_barcodes(image)
-    assert len(results) == 1, "exactly one QR code in the SVG"
-    assert results[0].format == zxingcpp.BarcodeFormat.QRCode
-    return results[0].text
 
 
 def option_of(payment, symbol):

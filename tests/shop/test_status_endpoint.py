@@ -1,14 +1,18 @@
 """The status endpoint and checkout page: public fields only, throttled, and settling within the interval."""
 
+import re
 import time
 import uuid
+from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
-from solana_payments.models import OperationRun, PaymentStatus
+from solana_payments.models import OperationRun, Payment, PaymentStatus
 from solana_payments.payments import create_payment
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +55,11 @@ def test_status_shows_public_fields_only(client, tokens, configure, django_user_
     assert body["address"] == payment.wallet.address
     assert 890 <= body["seconds_left"] <= 900
     assert body["options"] == [
-        {"token": "SOL", "mint": None, "decimals": 9, "amount_due": "0.5", "amount_paid": "0"},
-        {"token": "USDC", "mint": tokens["USDC"].mint, "decimals": 6, "amount_due": "25", "amount_paid": "0"},
-    ]
+        {"token": "SOL", "mint": None, "decimals": 9, "amount_due": "0.5", "amount_paid": "0",
+         "amount_left": "0.5"},
+        {"token": "USDC", "mint": tokens["USDC"].mint, "decimals": 6, "amount_due": "25", "amount_paid": "0",
+         "amount_left": "25"},
+    ]  # fmt: skip
     text = response.content.decode()
     for private in ("secret-label", "secret-message", "private.person", "secret-metadata", "buyer-login",
                     str(payment.pk) + ",", "encrypted", payment.wallet.encrypted_secret[:20]):  # fmt: skip
@@ -121,14 +127,67 @@ def test_a_paid_payment_settles_within_the_interval(client, shop, configure):
     assert shop.balance(payment.wallet.address, "USDC") == 25_000_000
 
 
-def test_a_partial_payment_shows_what_arrived(client, shop, configure):
+def test_a_partial_payment_shows_what_arrived_and_asks_for_the_rest(client, shop, configure):
     configure(STATUS_CHAIN_CHECK_SECONDS=5)
-    payment = shop.new_payment({"PYUSD": Decimal("10")})
+    payment = shop.new_payment({"PYUSD": Decimal("10"), "SOL": Decimal("0.5")})
     shop.pay(payment, "PYUSD", 4_500_000)
     body = client.get(status_url(payment)).json()
-    assert body["status"] == "initiated" and body["options"][0]["amount_paid"] == "4.5"
+    assert body["status"] == "initiated" and not body["settled"]
+    assert {o["token"]: (o["amount_paid"], o["amount_left"]) for o in body["options"]} == {
+        "PYUSD": ("4.5", "5.5"),
+        "SOL": ("0", "0.5"),  # each option in its own token: there is no exchange rate
+    }
     page = client.get(reverse("solana_payments:checkout", args=[payment.reference])).content.decode()
-    assert "Waiting for your payment." in page  # the page does not settle what is not paid
+    assert "Received 4.5 of 10 PYUSD." in page  # the page does not settle what is not paid
+    assert '<h2 class="sp-amount" data-sp-amount="PYUSD">5.5 PYUSD</h2>' in page
+    assert "the rest of 10 PYUSD" in page
+    assert '<h2 class="sp-amount" data-sp-amount="SOL">0.5 SOL</h2>' in page
+    urls = re.findall(r'href="(solana:[^"]+)"', page)
+    assert {dict(parse_qsl(urlsplit(url).query))["amount"] for url in urls} == {"5.5", "0.5"}
+    assert "amount=10" not in page
+
+
+def test_at_the_deadline_the_payment_is_expired_before_any_expire_run(client, tokens, configure):
+    configure(STATUS_CHAIN_CHECK_SECONDS=0)
+    payment = create_payment({"SOL": Decimal("0.5")})
+    body = client.get(status_url(payment)).json()
+    assert body["expired"] is False and body["seconds_left"] >= 890
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    body = client.get(status_url(payment)).json()
+    assert body["status"] == "initiated"  # the record waits for expire, which looks at the chain first
+    assert body["expired"] is True and body["seconds_left"] == 0 and not body["settled"]
+    assert not OperationRun.objects.filter(kind="expire").exists()
+    page = client.get(reverse("solana_payments:checkout", args=[payment.reference])).content.decode()
+    assert "This payment has expired." in page and "Waiting for your payment." not in page
+    assert "data-sp-open hidden" in page and 'data-sp-state="expired"' in page
+
+
+def test_a_paid_checkout_says_what_was_paid_and_links_the_transaction(client, shop, configure):
+    configure(STATUS_CHAIN_CHECK_SECONDS=5, CLUSTER="custom&customUrl=http%3A%2F%2F127.0.0.1%3A8899")
+    payment = shop.new_payment({"SOL": Decimal("0.5"), "USDC": Decimal("19.99")}, label="Order 42")
+    _customer, signature = shop.pay(payment, "USDC", 19_990_000)
+    page = client.get(reverse("solana_payments:checkout", args=[payment.reference])).content.decode()
+    payment.refresh_from_db()
+    assert payment.is_settled and payment.paid_signature == signature
+    assert "Paid. Thank you!" in page
+    assert "<dd data-sp-paid-label>Order 42</dd>" in page
+    assert "<dd data-sp-paid-amount>19.99 USDC</dd>" in page
+    link = f"https://explorer.solana.com/tx/{signature}?cluster=custom&amp;customUrl=http%3A%2F%2F127.0.0.1%3A8899"
+    assert f'href="{link}"' in page and f">{signature}</a>" in page
+    assert "data-sp-open hidden" in page
+
+
+def test_the_panel_is_the_checkout_section_alone(client, tokens, configure):
+    configure(STATUS_CHAIN_CHECK_SECONDS=0)
+    payment = create_payment({"SOL": Decimal("0.5")})
+    panel = client.get(reverse("solana_payments:checkout_panel", args=[payment.reference]))
+    assert panel.status_code == 200 and panel["Cache-Control"].startswith("max-age=0")
+    html = panel.content.decode().strip()
+    assert html.startswith('<section class="sp-checkout" data-sp-checkout') and "<html" not in html
+    assert f'data-sp-panel-url="/pay/{payment.reference}/panel/"' in html
+    assert 'data-sp-key="initiated|||0"' in html  # the key checkout.js builds from the status endpoint
+    assert client.get(reverse("solana_payments:checkout_panel", args=[uuid.uuid4()])).status_code == 404
 
 
 def test_the_checkout_page_works_without_javascript(client, tokens, configure):

@@ -380,3 +380,37 @@ def test_money_reaching_an_expired_payment_is_accepted_and_flagged_paid_late(
         f"payment.expired:{payment.reference}",
         f"payment.flagged:{payment.reference}:paid_late",
     ]
+
+
+def test_a_new_endpoint_hears_every_event_and_a_test_event_reaches_it(
+    admin_client, receiver_server, django_capture_on_commit_callbacks
+):
+    add = reverse("admin:solana_payments_webhookendpoint_add")
+    form = admin_client.get(add).content.decode()
+    for event in WebhookEvent.values:  # every event is ticked on a new endpoint
+        assert (
+            f'value="{event}"' in form
+            and form.split(f'value="{event}"')[1].split(">")[0].count("checked") == 1
+        )
+    silent = admin_client.post(add, {"url": receiver_server.url, "is_active": "on"})
+    assert "Tick at least one event" in silent.content.decode() and not WebhookEndpoint.objects.exists()
+
+    admin_client.post(add, {"url": receiver_server.url, "events": WebhookEvent.values, "is_active": "on"})
+    endpoint = WebhookEndpoint.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:solana_payments_webhookendpoint_changelist"),
+            {"action": "send_test_events", "_selected_action": [endpoint.pk]},
+            follow=True,
+        )
+    assert "1 test event queued (type <code>webhook.test</code>)" in response.content.decode()
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert deliver(delivery.pk, 0) == DeliveryStatus.SUCCEEDED
+    (headers, body), = receiver_server.requests  # fmt: skip
+    check_signature(endpoint.secret, headers, body)  # signed like any event
+    assert headers["Solana-Payments-Event"] == "webhook.test"
+    event = json.loads(body)
+    assert event["type"] == "webhook.test" and event["data"] == {} and event["id"] == delivery.event_key
+
+    page = admin_client.get(reverse("admin:solana_payments_webhookdelivery_change", args=[delivery.pk]))
+    assert "e.g. payment.accepted:&lt;reference&gt;." in page.content.decode()  # shown, not taken as markup

@@ -1,7 +1,14 @@
-"""Starting the demo in a process of its own and waiting for it."""
+"""The demo in tests: starting it in a process of its own, waiting for it, reading its settings."""
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port():
@@ -18,3 +25,15 @@ def wait_for(predicate, timeout, what):
             return result
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def demo_refund_wallet_setting(tmp_path):
+    """REFUND_WALLET_KEYPAIR as the demo's settings give it (read in a process of its own)."""
+    env = dict(os.environ, SOLANA_PAYMENTS_DEMO_DIR=str(tmp_path))
+    env.pop("SOLANA_PAYMENTS_REFUND_WALLET_KEYPAIR", None)
+    code = "import json, demo.settings as s; print(json.dumps(s.SOLANA_PAYMENTS['REFUND_WALLET_KEYPAIR']))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

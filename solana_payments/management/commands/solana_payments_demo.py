@@ -85,6 +85,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Local chain restored from {state}.")
             self.check_fee_payer(localnet)
             self.seed(localnet, fresh_chain, options)
+            self.fund_refund_wallet(localnet)
             call_command("solana_payments_schedules", stdout=self.stdout)
             password = self.admin(options["admin_user"])
             if not options["no_worker"]:
@@ -140,6 +141,23 @@ class Command(BaseCommand):
         if fee_payer != localnet.fee_payer.pubkey():
             localnet.airdrop(fee_payer, 100 * 10**9)
             self.stdout.write(f"Funded the configured fee payer {fee_payer} with 100 SOL.")
+
+    def fund_refund_wallet(self, localnet):
+        """Refunds of swept payments come from the refund wallet: the demo funds it as it does the fee payer."""
+        from solana_payments.chain.keypairs import parse_keypair
+        from solana_payments.demo_data import fund_refund_wallet
+
+        if not app_settings.REFUND_WALLET_KEYPAIR:
+            self.stdout.write("No REFUND_WALLET_KEYPAIR: refunds of swept payments will be refused.")
+            return
+        try:
+            owner = parse_keypair(app_settings.REFUND_WALLET_KEYPAIR, name="REFUND_WALLET_KEYPAIR").pubkey()
+        except ValueError as exc:
+            raise CommandError(f"REFUND_WALLET_KEYPAIR: {exc}") from None
+        added = fund_refund_wallet(localnet, owner)
+        if added:
+            amounts = ", ".join(f"{symbol} {units}" for symbol, units in added)
+            self.stdout.write(f"Funded the refund wallet {owner} (base units: {amounts}).")
 
     def seed(self, localnet, fresh_chain, options):
         from solana_payments.demo_data import seed_shop, seed_tokens
