@@ -80,6 +80,7 @@ SOLANA_PAYMENTS = {
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": json.loads(env("ENCRYPTION_KEYS", "null")) or demo_only_key("wallets"),
     "CLUSTER": env("CLUSTER", "custom&customUrl=http%3A%2F%2F127.0.0.1%3A8899"),
     "LOCALNET": env("LOCALNET", "1") == "1",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True,  # the demo's webhook receivers run on this machine
 }
 
 LOGGING = {

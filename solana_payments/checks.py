@@ -32,6 +32,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_held_funds()
     errors += _check_unknown_names()
     errors += _check_big_tables()
+    errors += _check_webhooks()
     return errors
 
 
@@ -362,3 +363,16 @@ def _check_big_tables():
             _error("METRICS_TOKEN must be a string of 16 characters or more, or None.", None, "E023")
         )
     return errors
+
+
+def _check_webhooks():
+    value = app_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
+    if not isinstance(value, bool):
+        return [
+            _error(
+                f"WEBHOOK_ALLOW_PRIVATE_NETWORKS must be True or False, not {value!r}.",
+                "Leave it False in production: webhooks then go to public addresses only.",
+                "E030",
+            )
+        ]
+    return []

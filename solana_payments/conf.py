@@ -57,6 +57,7 @@ DEFAULTS = {
     "WEBHOOK_TIMEOUT": 10.0,  # seconds per delivery attempt
     "WEBHOOK_RETRY_SECONDS": 24 * 3600,  # how long a failing delivery is retried
     "WEBHOOK_BACKOFF_SECONDS": 30,  # the first retry's delay; it doubles each time, up to an hour
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,  # True lets endpoints be loopback/private addresses (the demo)
     # Big tables
     "EXPORT_BACKGROUND_THRESHOLD": 10_000,  # rows above which an admin export runs on django-q2
     "EXPORT_DIRECTORY": None,  # private directory of background exports (None: <tempdir>/solana_payments_exports)

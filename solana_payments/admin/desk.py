@@ -220,8 +220,9 @@ class DeskMixin:
 
 def desk_notices(admin_site):
     """What waits for the desk, for the dashboard: runs awaiting approval, underpaid payments not
-    refunded, and the open differences reconcile found (one query)."""
-    from ..models import Difference, Payment, PaymentException
+    refunded, the open differences reconcile found and the webhook endpoints that were disabled for
+    failing (one query)."""
+    from ..models import Difference, Payment, PaymentException, WebhookEndpoint
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
@@ -230,12 +231,15 @@ def desk_notices(admin_site):
         awaiting_approval=OperationRun.objects.filter(status=RunStatus.AWAITING_APPROVAL),
         underpaid=Payment.objects.filter(exception=PaymentException.UNDERPAID, refunded_amount=0),
         open_differences=Difference.objects.filter(is_open=True),
+        disabled_endpoints=WebhookEndpoint.objects.filter(is_active=False).exclude(disabled_reason=""),
     )
+    endpoints = reverse("admin:solana_payments_webhookendpoint_changelist", current_app=admin_site.name)
     return {
         **counts,
         "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
         "underpaid_url": f"{payments}?exception__exact={PaymentException.UNDERPAID}",
         "differences_url": f"{differences}?is_open__exact=1",
+        "disabled_endpoints_url": f"{endpoints}?is_active__exact=0",
     }
 
 
