@@ -33,6 +33,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_unknown_names()
     errors += _check_big_tables()
     errors += _check_webhooks()
+    errors += _check_max_validity()
     return errors
 
 
@@ -376,3 +377,20 @@ def _check_webhooks():
             )
         ]
     return []
+
+
+def _check_max_validity():
+    maximum, default = app_settings.PAYMENT_MAX_VALIDITY_SECONDS, app_settings.PAYMENT_VALIDITY_SECONDS
+    if not _is_number(maximum) or maximum <= 0:
+        problem = f"must be a number of seconds greater than 0, not {maximum!r}"
+    elif _is_number(default) and maximum < default:
+        problem = f"({maximum} s) is shorter than PAYMENT_VALIDITY_SECONDS ({default} s)"
+    else:
+        return []
+    return [
+        _error(
+            f"PAYMENT_MAX_VALIDITY_SECONDS {problem}.",
+            "It bounds expires_in: the rent of a payment's token accounts waits for its deadline.",
+            "E031",
+        )
+    ]

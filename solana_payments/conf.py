@@ -30,6 +30,7 @@ DEFAULTS = {
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
     "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
     "PAYMENT_VALIDITY_SECONDS": 15 * 60,
+    "PAYMENT_MAX_VALIDITY_SECONDS": 7 * 24 * 3600,  # the longest expires_in create_payment accepts
     "LATE_PAYMENT_WINDOW": 7 * 24 * 3600,  # a full payment this long after expiry is still accepted
     "WATCH_WINDOW": 30 * 24 * 3600,  # quiet wallets are re-read this long after their last activity
     "WATCH_BATCH_SIZE": 1000,  # quiet wallets each recheck run re-reads, oldest-checked first

@@ -91,6 +91,8 @@ def test_check_is_registered_with_django(configure):
         ("SCHEDULES", [("recheck", 5)], "solana_payments.E009"),
         ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "False", "solana_payments.E030"),
         ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", 1, "solana_payments.E030"),
+        ("PAYMENT_MAX_VALIDITY_SECONDS", float("inf"), "solana_payments.E031"),
+        ("PAYMENT_MAX_VALIDITY_SECONDS", 60, "solana_payments.E031"),  # shorter than the default validity
     ],
 )
 def test_each_bad_value_fires_its_check(configure, name, value, expected):
