@@ -8,13 +8,13 @@ itself (``approvals.check_decider``): ``admin_view`` only checks staff.
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import approvals
 from ..models import OperationRun, RunStatus
+from .objects import object_or_404
 from .previews import summarize
 
 
@@ -50,7 +50,7 @@ class ApprovalMixin:
             return HttpResponseNotAllowed(["GET", "POST"])
         if not request.user.has_perm(approvals.APPROVE_PERMISSION):
             raise PermissionDenied
-        run = get_object_or_404(OperationRun.objects.select_related("requested_by", "preview"), pk=object_id)
+        run = object_or_404(OperationRun.objects.select_related("requested_by", "preview"), object_id)
         run_url = reverse(
             "admin:solana_payments_operationrun_change", args=[run.pk], current_app=self.admin_site.name
         )

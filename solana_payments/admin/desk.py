@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -22,6 +21,7 @@ from ..operations.refund import clean_amount, clean_destination
 from ..operations.resolve import DECISIONS, MAX_REASON_LENGTH
 from .actions import operation_action
 from .display import token_amount
+from .objects import object_or_404
 from .permissions import can_run
 from .previews import summarize
 
@@ -158,7 +158,7 @@ class DeskMixin:
             return HttpResponseNotAllowed(["GET", "POST"])
         if not can_run(request.user, kind):
             raise PermissionDenied
-        payment = get_object_or_404(self.get_queryset(request), pk=object_id)
+        payment = object_or_404(self.get_queryset(request), object_id)
         change_url = reverse(
             "admin:solana_payments_payment_change", args=[payment.pk], current_app=self.admin_site.name
         )

@@ -136,6 +136,23 @@ def test_forged_ids_get_a_message_not_a_500(admin_client, tokens, ids):
     assert not OperationRun.objects.exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "-", "%20", str(2**70)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "solana_payments_payment_refund",
+        "solana_payments_payment_resolve",
+        "solana_payments_operationrun_approval",
+    ],
+)
+def test_desk_and_approval_pages_of_an_id_that_cannot_be_one_are_404(admin_client, name, object_id):
+    """As Django's own change pages answer; these answered 500 (a ValueError from the lookup)."""
+    url = reverse(f"admin:{name}", args=["0"]).replace("/0/", f"/{object_id}/")
+    assert admin_client.get(url).status_code == 404
+    assert admin_client.post(url, {"decision": "approve"}).status_code == 404
+
+
 # -- imports ---------------------------------------------------------------------------------------------
 
 
