@@ -111,12 +111,36 @@ def _check_refund_wallet():
 def _check_approval_thresholds():
     from .approvals import clean_thresholds
 
+    hint = 'For example {"SOL": "10", "USDC": "1000"}: token symbols and amounts in token units.'
     try:
-        clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
+        thresholds = app_settings.APPROVAL_THRESHOLDS
+        clean_thresholds(thresholds, known_symbols=_token_symbols() if thresholds else ())
     except ValueError as exc:
-        hint = 'For example {"SOL": "10", "USDC": "1000"}: token symbols and amounts in token units.'
         return [_error(f"{exc}.", hint, "E014")]
+    window = app_settings.APPROVAL_WINDOW_SECONDS
+    if not _is_number(window) or window < 0:
+        return [
+            _error(
+                f"APPROVAL_WINDOW_SECONDS must be a number of seconds of 0 or more, not {window!r}.",
+                "0 compares each run alone with the thresholds.",
+                "E014",
+            )
+        ]
     return []
+
+
+def _token_symbols():
+    """The tokens' symbols, to check APPROVAL_THRESHOLDS against; none before the tables exist (a fresh
+    install's migrate) or while there are no tokens yet."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    from .models import PaymentToken
+
+    try:
+        return list(PaymentToken.objects.values_list("symbol", flat=True))
+    except (DatabaseError, ImproperlyConfigured):  # no table yet, or no database configured
+        return []
 
 
 def _check_encryption_key():

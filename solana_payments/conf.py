@@ -26,7 +26,8 @@ DEFAULTS = {
     "REFUND_WALLET_LOW_BALANCE_LAMPORTS": 100_000_000,  # the dashboard warns below this
     # Four-eyes approval: {token symbol: amount in token units}; a run from the admin or a command that
     # would move more of a token waits for a second person (every refund waits, whatever the amount).
-    "APPROVAL_THRESHOLDS": {},  # pays refunds of money that has left its one-time wallet (None: refused)
+    "APPROVAL_THRESHOLDS": {},
+    "APPROVAL_WINDOW_SECONDS": 24 * 3600,  # what a requester's runs moved this long counts toward a threshold
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
     "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
     "PAYMENT_VALIDITY_SECONDS": 15 * 60,
