@@ -10,6 +10,7 @@ https URLs are sent to.
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,7 +18,7 @@ import httpx2
 
 from ..chain.transport import parse_retry_after
 from ..conf import app_settings
-from .addresses import REFUSED_PRIVATE, SCHEMES, PrivateAddress, default_port, resolve_public
+from .addresses import REFUSED_PRIVATE, SCHEMES, PrivateAddress, default_port, resolve, resolve_public
 
 RESPONSE_BYTES_READ = 64 * 1024
 
@@ -96,9 +97,9 @@ async def _post(timeout, url, body, headers):
 
 
 async def _target(url, headers):
-    """Where to connect. With private networks refused, the host is resolved here, every address checked,
-    and the request goes to the first address checked (``Host`` and TLS SNI keep the name), so a second DNS
-    answer cannot send it elsewhere."""
+    """Where to connect. The host is resolved here, within the attempt's deadline, its addresses checked
+    (unless ``WEBHOOK_ALLOW_PRIVATE_NETWORKS``), and the request goes to the first of them (``Host`` and TLS
+    SNI keep the name), so a second DNS answer cannot send it elsewhere."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -108,10 +109,9 @@ async def _target(url, headers):
         raise BadURL(f"only {' and '.join(SCHEMES)} URLs are sent to, not {parts.scheme or 'no scheme'!r}")
     if not parts.hostname:
         raise BadURL("no host")
-    if app_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
-        return url, {}, headers
     port = port or default_port(parts.scheme)
-    (address, *_others) = await asyncio.to_thread(resolve_public, parts.hostname, port)
+    lookup = resolve if app_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS else resolve_public
+    (address, *_others) = await _in_own_thread(lookup, parts.hostname, port)
     literal = f"[{address}]" if ":" in address else address
     netloc = f"{literal}:{parts.port}" if parts.port else literal
     if "@" in parts.netloc:  # credentials in the URL still go to the server
@@ -122,3 +122,13 @@ async def _target(url, headers):
     pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
     return pinned, extensions, {**headers, "Host": host}
+
+
+async def _in_own_thread(function, *args):
+    """Run a blocking call (a DNS lookup) in a thread of its own: when the deadline passes, the attempt
+    ends without waiting for it, where ``asyncio.run`` would wait for the loop's default executor."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solana-payments-webhook-dns")
+    try:
+        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+    finally:
+        executor.shutdown(wait=False)

@@ -4,6 +4,7 @@ nothing here connects anywhere but 127.0.0.1, and a refused attempt connects now
 
 import asyncio
 import socket
+import time
 from decimal import Decimal
 
 import pytest
@@ -116,6 +117,29 @@ def test_allowed_private_networks_are_delivered_to(
     assert deliver(delivery.pk, 0) == DeliveryStatus.SUCCEEDED
     ((headers, _body),) = receiver_server.requests
     assert headers["Host"] == f"hooks.shop.test:{receiver_server.port}"
+
+
+def test_a_slow_name_server_is_within_the_deadline(
+    monkeypatch, configure, tokens, django_capture_on_commit_callbacks
+):
+    """The lookup is part of the attempt: a resolver that takes 3 s does not hold a 1 s attempt."""
+    configure(WEBHOOK_ALLOW_PRIVATE_NETWORKS=True, WEBHOOK_TIMEOUT=1)
+    WebhookEndpoint.objects.create(url="http://slow.shop.test/hooks", events=[WebhookEvent.PAYMENT_ACCEPTED])
+    real = socket.getaddrinfo
+
+    def slow(host, *args, **kwargs):
+        if host in ("slow.shop.test", b"slow.shop.test"):
+            time.sleep(3)
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    (delivery,) = accept(create_payment({"SOL": Decimal("0.5")}), django_capture_on_commit_callbacks)
+    started = time.monotonic()
+    assert deliver(delivery.pk, 0) == DeliveryStatus.PENDING
+    assert time.monotonic() - started < 2
+    delivery.refresh_from_db()
+    assert delivery.last_error == "no response within 1 s"
 
 
 def test_an_attempt_connects_to_the_address_it_checked(dns):
