@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from .amounts import format_units
@@ -149,27 +150,33 @@ def moved_recently(user, trigger, now=None):
         runs = runs.filter(requested_by=user)
     else:
         runs = runs.filter(requested_by__isnull=True, trigger=trigger)
+    previews = dict(
+        runs.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING), preview__isnull=False).values_list(
+            "preview_id", "pk"
+        )
+    )
+    done = _totals_by_run(OperationItem.objects.filter(run__in=runs, outcome=ItemOutcome.DONE))
+    planned = _totals_by_run(
+        OperationItem.objects.filter(run_id__in=list(previews), outcome=ItemOutcome.WOULD_DO), previews
+    )
     totals = Counter()
-    for run in runs.only("pk", "status", "preview_id"):
-        done = _totals(OperationItem.objects.filter(run=run, outcome=ItemOutcome.DONE))
-        planned = {}
-        if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) and run.preview_id:
-            planned = _totals(
-                OperationItem.objects.filter(run_id=run.preview_id, outcome=ItemOutcome.WOULD_DO)
-            )
-        for token in done.keys() | planned.keys():
-            totals[token] += max(done.get(token, 0), planned.get(token, 0))
+    for run_and_token in done.keys() | planned.keys():
+        totals[run_and_token[1]] += max(done.get(run_and_token, 0), planned.get(run_and_token, 0))
     tokens = PaymentToken.objects.in_bulk(list(totals))
     return {tokens[pk]: total for pk, total in totals.items()}
 
 
-def _totals(items):
-    totals = Counter()
-    for token, amount in items.filter(amount__isnull=False, token__isnull=False).values_list(
-        "token", "amount"
-    ):
-        totals[token] += amount
-    return totals
+def _totals_by_run(items, run_of_preview=None):
+    """``{(run id, token id): base units}`` of ``items``, in one query; a preview's items are counted for
+    the run it previewed (``run_of_preview``)."""
+    rows = (
+        items.filter(amount__isnull=False, token__isnull=False)
+        .values("run_id", "token_id")
+        .annotate(total=Sum("amount"))
+        .values_list("run_id", "token_id", "total")
+        .order_by()
+    )
+    return {((run_of_preview or {}).get(run, run), token): total for run, token, total in rows}
 
 
 def plan_of(preview):
