@@ -35,7 +35,8 @@ class PrivateAddress(Exception):
 
 def validate_webhook_url(url):
     """The model's and the form's validator: an http(s) URL whose host is not a private address."""
-    URLValidator(schemes=list(SCHEMES), message=_("Enter an http:// or https:// URL."))(url)
+    # A code of its own: the field's "invalid" message ("Enter a valid URL.") would replace this one.
+    URLValidator(schemes=list(SCHEMES), message=_("Enter an http:// or https:// URL."), code="scheme")(url)
     if app_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         return
     parts = urlsplit(url)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from solana_payments.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from solana_payments.payments import create_payment
@@ -68,6 +69,15 @@ def test_ftp_urls_are_refused_when_saved(payment):
         with pytest.raises(ValidationError) as error:
             endpoint.full_clean()
         assert "url" in error.value.message_dict
+
+
+def test_the_admin_form_refuses_an_ftp_url(admin_client):
+    response = admin_client.post(
+        reverse("admin:solana_payments_webhookendpoint_add"),
+        {"url": "ftp://127.0.0.1/hooks", "events": ["payment.accepted"], "is_active": "on"},
+    )
+    assert response.status_code == 200 and "Enter an http:// or https:// URL." in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
 
 
 def test_an_ftp_url_saved_before_is_a_failed_attempt(raw_server, payment, django_capture_on_commit_callbacks):
