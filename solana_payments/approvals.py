@@ -4,7 +4,9 @@ Held (``awaiting approval`` instead of queued):
 - every refund, whatever starts it and whatever the amount;
 - a run of another operation that moves money, started from the admin or a command, whose preview would
   move more of some token than ``APPROVAL_THRESHOLDS`` allows (``{"SOL": "10", "USDC": "1000"}``, token
-  units). Schedules are never held: the maintenance of ordinary payments keeps going.
+  units, symbols matched whatever their case), counting what the same requester's runs moved in the last
+  ``APPROVAL_WINDOW_SECONDS``, so that splitting a sweep with ``--ids`` or ``--limit`` keeps nothing
+  under the threshold. Schedules are never held: the maintenance of ordinary payments keeps going.
 
 A held run keeps its preview (a recorded dry run of the same operation over the same records). Another
 user with ``solana_payments.approve_runs`` approves or rejects it after seeing that preview; the
@@ -19,11 +21,13 @@ fails without moving anything, when:
 Less money moving (fees, an account already closed) is within what was approved.
 """
 
+import datetime
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from .amounts import format_units
@@ -39,14 +43,19 @@ from .models import (
 )
 
 APPROVE_PERMISSION = "solana_payments.approve_runs"
+MAX_THRESHOLD = Decimal(2**64 - 1)  # no token has more units than a u64 can count
 HELD_TRIGGERS = (OperationTrigger.ADMIN_ACTION, OperationTrigger.DASHBOARD, OperationTrigger.COMMAND)
 ALWAYS_HELD = ("refund",)
 
 
-def clean_thresholds(value):
-    """``{symbol: Decimal}`` from the setting, or ``ValueError`` saying what is wrong."""
+def clean_thresholds(value, known_symbols=()):
+    """``{casefolded symbol: Decimal}`` from the setting, or ``ValueError`` saying what is wrong.
+
+    Symbols match whatever their case (``"sol"`` is SOL); given the ``known_symbols``, one that names no
+    token is an error. Amounts are decimal strings from 0 to ``MAX_THRESHOLD`` token units."""
     if not isinstance(value, dict):
         raise ValueError("APPROVAL_THRESHOLDS must map token symbols to amounts in token units")
+    known = {str(s).casefold(): s for s in known_symbols}
     cleaned = {}
     for symbol, amount in value.items():
         try:
@@ -57,7 +66,18 @@ def clean_thresholds(value):
             raise ValueError(
                 f"APPROVAL_THRESHOLDS[{symbol!r}] must be a non-negative decimal string, not {amount!r}"
             )
-        cleaned[str(symbol)] = number
+        if number > MAX_THRESHOLD:
+            raise ValueError(f"APPROVAL_THRESHOLDS[{symbol!r}] is more than any token can move: {amount!r}")
+        key = str(symbol).casefold()
+        if key in cleaned:
+            raise ValueError(
+                f"APPROVAL_THRESHOLDS names {symbol!r} twice (symbols match whatever their case)"
+            )
+        if known and key not in known:
+            raise ValueError(
+                f"APPROVAL_THRESHOLDS[{symbol!r}] names no token; the tokens are {', '.join(sorted(known.values()))}"
+            )
+        cleaned[key] = number
     return cleaned
 
 
@@ -88,22 +108,75 @@ def planned_totals(run):
     return {tokens[pk]: total for pk, total in totals.items()}
 
 
-def hold_reason(kind, preview):
-    """Why a run whose dry run is ``preview`` waits for approval, or ``""``."""
+def hold_reason(kind, preview, recent=None):
+    """Why a run whose dry run is ``preview`` waits for approval, or ``""``. ``recent`` is what the same
+    requester's runs moved within the window (``moved_recently``): ``{token: base units}``."""
     if kind in ALWAYS_HELD:
         return "every refund waits for a second person"
     limits = clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
-    for token, total in sorted(planned_totals(preview).items(), key=lambda pair: pair[0].symbol):
-        limit = limits.get(token.symbol)
+    recent = recent or {}
+    for token, planned in sorted(planned_totals(preview).items(), key=lambda pair: pair[0].symbol):
+        limit = limits.get(token.symbol.casefold())
         if limit is None:
             continue
+        before = recent.get(token, 0)
         allowed = int(limit * 10**token.decimals)
-        if total > allowed:
-            return (
-                f"would move {format_units(total, token.decimals)} {token.symbol}, more than the approval "
-                f"threshold of {limit.normalize():f} {token.symbol}"
-            )
+        if planned + before > allowed:
+            amount = f"{format_units(planned, token.decimals)} {token.symbol}"
+            if before:
+                amount += (
+                    f" ({format_units(planned + before, token.decimals)} {token.symbol} with what the same "
+                    f"requester's runs moved in the last {app_settings.APPROVAL_WINDOW_SECONDS:g} s)"
+                )
+            return f"would move {amount}, more than the approval threshold of {limit.normalize():f} {token.symbol}"
     return ""
+
+
+def moved_recently(user, trigger, now=None):
+    """``{token: base units}`` that the requester's runs moved, or are about to move, within the last
+    ``APPROVAL_WINDOW_SECONDS``: what finished runs did, what queued and running runs were previewed to
+    do (the larger of the two while one runs). A command has no user: command runs count together. Runs
+    a second person approved, rejected or that were cancelled are not counted."""
+    window = app_settings.APPROVAL_WINDOW_SECONDS
+    if not window:
+        return {}
+    since = (now or timezone.now()) - datetime.timedelta(seconds=window)
+    runs = (
+        OperationRun.objects.filter(created_at__gte=since, parameters__dry_run=False)
+        .exclude(status__in=(RunStatus.AWAITING_APPROVAL, RunStatus.REJECTED, RunStatus.CANCELLED))
+        .exclude(decision=ApprovalDecision.APPROVED)
+    )
+    if user is not None and user.is_authenticated:
+        runs = runs.filter(requested_by=user)
+    else:
+        runs = runs.filter(requested_by__isnull=True, trigger=trigger)
+    previews = dict(
+        runs.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING), preview__isnull=False).values_list(
+            "preview_id", "pk"
+        )
+    )
+    done = _totals_by_run(OperationItem.objects.filter(run__in=runs, outcome=ItemOutcome.DONE))
+    planned = _totals_by_run(
+        OperationItem.objects.filter(run_id__in=list(previews), outcome=ItemOutcome.WOULD_DO), previews
+    )
+    totals = Counter()
+    for run_and_token in done.keys() | planned.keys():
+        totals[run_and_token[1]] += max(done.get(run_and_token, 0), planned.get(run_and_token, 0))
+    tokens = PaymentToken.objects.in_bulk(list(totals))
+    return {tokens[pk]: total for pk, total in totals.items()}
+
+
+def _totals_by_run(items, run_of_preview=None):
+    """``{(run id, token id): base units}`` of ``items``, in one query; a preview's items are counted for
+    the run it previewed (``run_of_preview``)."""
+    rows = (
+        items.filter(amount__isnull=False, token__isnull=False)
+        .values("run_id", "token_id")
+        .annotate(total=Sum("amount"))
+        .values_list("run_id", "token_id", "total")
+        .order_by()
+    )
+    return {((run_of_preview or {}).get(run, run), token): total for run, token, total in rows}
 
 
 def plan_of(preview):
@@ -113,24 +186,27 @@ def plan_of(preview):
 
 
 def hold_if_needed(kind, *, ids, limit, sleep, user, trigger, options):
-    """Preview the run and, if it must wait, record it ``awaiting approval``; returns it, or None."""
+    """Preview the run and, if it must wait, record it ``awaiting approval``.
+
+    Returns ``(held run or None, preview or None)``: a run that goes ahead keeps the preview, so that what
+    it is about to move counts in the requester's window until it has moved it."""
     from .operations import run_operation
 
     if not may_hold(kind, trigger):
-        return None
+        return None, None
     preview = run_operation(
         kind, ids=ids, limit=limit, sleep=sleep, dry_run=True, trigger=trigger, user=user, **options
     )
-    reason = hold_reason(kind, preview)
+    reason = hold_reason(kind, preview, moved_recently(user, trigger))
     if not reason:
-        return None
+        return None, preview
     from .operations import get_operation_class
 
     get_operation_class(kind).refuse_if_open(ids)
     parameters = {"ids": ids, "limit": limit, "sleep": sleep, "dry_run": False, **options, "held": reason}
     if kind == "refund":
         parameters["plan"] = plan_of(preview)
-    return OperationRun.objects.create(
+    held = OperationRun.objects.create(
         kind=kind,
         trigger=trigger,
         requested_by=user if user is not None and user.is_authenticated else None,
@@ -138,6 +214,7 @@ def hold_if_needed(kind, *, ids, limit, sleep, user, trigger, options):
         status=RunStatus.AWAITING_APPROVAL,
         preview=preview,
     )
+    return held, preview
 
 
 def check_decider(run, user):

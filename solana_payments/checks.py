@@ -33,6 +33,8 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_dust_thresholds()
     errors += _check_unknown_names()
     errors += _check_big_tables()
+    errors += _check_webhooks()
+    errors += _check_max_validity()
     return errors
 
 
@@ -110,12 +112,36 @@ def _check_refund_wallet():
 def _check_approval_thresholds():
     from .approvals import clean_thresholds
 
+    hint = 'For example {"SOL": "10", "USDC": "1000"}: token symbols and amounts in token units.'
     try:
-        clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
+        thresholds = app_settings.APPROVAL_THRESHOLDS
+        clean_thresholds(thresholds, known_symbols=_token_symbols() if thresholds else ())
     except ValueError as exc:
-        hint = 'For example {"SOL": "10", "USDC": "1000"}: token symbols and amounts in token units.'
         return [_error(f"{exc}.", hint, "E014")]
+    window = app_settings.APPROVAL_WINDOW_SECONDS
+    if not _is_number(window) or window < 0:
+        return [
+            _error(
+                f"APPROVAL_WINDOW_SECONDS must be a number of seconds of 0 or more, not {window!r}.",
+                "0 compares each run alone with the thresholds.",
+                "E014",
+            )
+        ]
     return []
+
+
+def _token_symbols():
+    """The tokens' symbols, to check APPROVAL_THRESHOLDS against; none before the tables exist (a fresh
+    install's migrate) or while there are no tokens yet."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    from .models import PaymentToken
+
+    try:
+        return list(PaymentToken.objects.values_list("symbol", flat=True))
+    except (DatabaseError, ImproperlyConfigured):  # no table yet, or no database configured
+        return []
 
 
 def _check_encryption_key():
@@ -374,3 +400,33 @@ def _check_big_tables():
             _error("METRICS_TOKEN must be a string of 16 characters or more, or None.", None, "E023")
         )
     return errors
+
+
+def _check_webhooks():
+    value = app_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
+    if not isinstance(value, bool):
+        return [
+            _error(
+                f"WEBHOOK_ALLOW_PRIVATE_NETWORKS must be True or False, not {value!r}.",
+                "Leave it False in production: webhooks then go to public addresses only.",
+                "E016",
+            )
+        ]
+    return []
+
+
+def _check_max_validity():
+    maximum, default = app_settings.PAYMENT_MAX_VALIDITY_SECONDS, app_settings.PAYMENT_VALIDITY_SECONDS
+    if not _is_number(maximum) or maximum <= 0:
+        problem = f"must be a number of seconds greater than 0, not {maximum!r}"
+    elif _is_number(default) and maximum < default:
+        problem = f"({maximum} s) is shorter than PAYMENT_VALIDITY_SECONDS ({default} s)"
+    else:
+        return []
+    return [
+        _error(
+            f"PAYMENT_MAX_VALIDITY_SECONDS {problem}.",
+            "It bounds expires_in: the rent of a payment's token accounts waits for its deadline.",
+            "E017",
+        )
+    ]

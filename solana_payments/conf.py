@@ -26,10 +26,12 @@ DEFAULTS = {
     "REFUND_WALLET_LOW_BALANCE_LAMPORTS": 100_000_000,  # the dashboard warns below this
     # Four-eyes approval: {token symbol: amount in token units}; a run from the admin or a command that
     # would move more of a token waits for a second person (every refund waits, whatever the amount).
-    "APPROVAL_THRESHOLDS": {},  # pays refunds of money that has left its one-time wallet (None: refused)
+    "APPROVAL_THRESHOLDS": {},
+    "APPROVAL_WINDOW_SECONDS": 24 * 3600,  # what a requester's runs moved this long counts toward a threshold
     "ONE_TIME_WALLETS_ENCRYPTION_KEY": None,
     "PAYMENT_ACCEPTANCE_COMMITMENT": "confirmed",
     "PAYMENT_VALIDITY_SECONDS": 15 * 60,
+    "PAYMENT_MAX_VALIDITY_SECONDS": 7 * 24 * 3600,  # the longest expires_in create_payment accepts
     "LATE_PAYMENT_WINDOW": 7 * 24 * 3600,  # a full payment this long after expiry is still accepted
     "WATCH_WINDOW": 30 * 24 * 3600,  # quiet wallets are re-read this long after their last activity
     "WATCH_BATCH_SIZE": 1000,  # quiet wallets each recheck run re-reads, oldest-checked first
@@ -60,6 +62,7 @@ DEFAULTS = {
     "WEBHOOK_TIMEOUT": 10.0,  # seconds per delivery attempt
     "WEBHOOK_RETRY_SECONDS": 24 * 3600,  # how long a failing delivery is retried
     "WEBHOOK_BACKOFF_SECONDS": 30,  # the first retry's delay; it doubles each time, up to an hour
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,  # True lets endpoints be loopback/private addresses (the demo)
     # Big tables
     "EXPORT_BACKGROUND_THRESHOLD": 10_000,  # rows above which an admin export runs on django-q2
     "EXPORT_DIRECTORY": None,  # private directory of background exports (None: <tempdir>/solana_payments_exports)

@@ -43,9 +43,10 @@ def enqueue(
     ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)  # before the run is written
     if kind != OperationKind.MAINTENANCE:
         options = get_operation_class(kind).clean_options(ids, options)
+    preview = None
     if not dry_run and kind != OperationKind.MAINTENANCE:
         get_operation_class(kind).refuse_if_open(ids)
-        held = hold_if_needed(
+        held, preview = hold_if_needed(
             kind, ids=ids, limit=limit, sleep=sleep, user=user, trigger=trigger, options=options
         )
         if held is not None:
@@ -63,6 +64,7 @@ def enqueue(
         requested_by=user if user and user.is_authenticated else None,
         parameters=parameters,
         status=RunStatus.QUEUED,
+        preview=preview,  # what it is about to move counts in its requester's approval window
     )
     send_to_queue(run)
     return run

@@ -2,7 +2,8 @@
 
 Include ``solana_payments.urls`` (``path("pay/", include("solana_payments.urls"))``, with the checkout pages) and scrape
 ``metrics/``. The endpoint answers a request bearing ``Authorization: Bearer <METRICS_TOKEN>`` or a
-logged-in staff user; anyone else gets 403 (401 without credentials).
+logged-in staff user who may view the runs (``view_operationrun``, as the dashboard's figures need);
+anyone else gets 403 (401 without credentials).
 
 Scraping is cheap: the database figures come from a fixed number of aggregate queries (see
 :func:`database_figures`) and are cached for ``METRICS_CACHE_SECONDS``; the chain and django-q2 figures
@@ -31,6 +32,7 @@ from .models import (
 )
 
 CACHE_KEY = "solana_payments:metrics"
+VIEW_PERMISSION = "view_operationrun"
 RPC_WINDOW_SECONDS = 3600  # RPC calls and retries are reported over the runs of the last hour
 PREFIX = "solana_payments_"
 
@@ -206,13 +208,18 @@ def render_metrics():
 
 
 def authorized(request):
-    """A bearer token equal to ``METRICS_TOKEN``, or a logged-in staff user."""
+    """A bearer token equal to ``METRICS_TOKEN``, or a logged-in staff user allowed to view the runs."""
     token = app_settings.METRICS_TOKEN
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer "):
         return hmac.compare_digest(header.removeprefix("Bearer ").encode(), str(token).encode())
     user = getattr(request, "user", None)
-    return bool(user is not None and user.is_active and user.is_staff)
+    return bool(
+        user is not None
+        and user.is_active
+        and user.is_staff
+        and user.has_perm(f"solana_payments.{VIEW_PERMISSION}")
+    )
 
 
 @never_cache

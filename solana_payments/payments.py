@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+import math
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -44,6 +45,7 @@ def create_payment(options, *, expires_in=None, **fields):
     unknown = sorted(set(fields) - set(PAYMENT_FIELDS))
     if unknown:
         raise TypeError(f"create_payment() got unexpected fields: {', '.join(unknown)}")
+    _check_fields(fields)
     amounts = _validated_amounts(options)
     deadline = timezone.now() + _validity(expires_in)
     receiver = _receiver_address()
@@ -110,18 +112,46 @@ def _receiver_address():
         ) from None
 
 
+def _check_fields(fields):
+    """The customer's text and metadata, as every supported database can store them (``storable``)."""
+    from .storable import check_json, check_text
+
+    for name in ("label", "message", "email"):
+        if name in fields:
+            check_text(name, fields[name], Payment._meta.get_field(name).max_length)
+    if fields.get("email"):
+        from django.core.exceptions import ValidationError
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            raise ValueError("email is not a valid email address.") from None
+    if "metadata" in fields:
+        if not isinstance(fields["metadata"], dict):
+            raise ValueError("metadata must be a JSON object.")
+        check_json("metadata", fields["metadata"])
+
+
 def _validity(expires_in):
+    """The payment's validity: ``expires_in`` seconds (a finite number) or a ``timedelta``, more than 0
+    and at most ``PAYMENT_MAX_VALIDITY_SECONDS`` (the token accounts' rent waits for the deadline)."""
     if expires_in is None:
         return datetime.timedelta(seconds=app_settings.PAYMENT_VALIDITY_SECONDS)
     if isinstance(expires_in, datetime.timedelta):
-        delta = expires_in
+        seconds = expires_in.total_seconds()
     elif isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-        delta = datetime.timedelta(seconds=expires_in)
+        seconds = expires_in
     else:
         raise ValueError(f"expires_in must be seconds or a timedelta, not {expires_in!r}.")
-    if delta.total_seconds() <= 0:
+    if not math.isfinite(seconds):
+        raise ValueError("expires_in must be a finite number of seconds.")
+    if seconds <= 0:
         raise ValueError("expires_in must be in the future.")
-    return delta
+    maximum = app_settings.PAYMENT_MAX_VALIDITY_SECONDS
+    if seconds > maximum:
+        raise ValueError(f"expires_in must be at most {maximum:g} seconds (PAYMENT_MAX_VALIDITY_SECONDS).")
+    return datetime.timedelta(seconds=seconds)
 
 
 def _validated_amounts(options):

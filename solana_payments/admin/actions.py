@@ -179,15 +179,21 @@ def retry_runs(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/solana_payments/retry_confirmation.html", context)
 
 
-@admin.action(permissions=["run_any"], description="Cancel selected queued runs")
+@admin.action(
+    permissions=["run_any"], description="Cancel selected queued runs (or withdraw them from approval)"
+)
 def cancel_runs(modeladmin, request, queryset):
+    """Cancel what has not started: queued runs, and runs awaiting approval (withdrawn). ``jobs.cancel``
+    decides, with a conditional update; this only says why a run was left alone."""
     cancelled, refused = [], []
     for run in queryset.order_by("pk")[:MAX_IDS]:
         if not can_run(request.user, run.kind):
             refused.append((run, f"you may not run {run.kind}"))
-        elif run.status != RunStatus.QUEUED:
+        elif run.status not in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
             what = "finished" if run.status in FINISHED_RUN_STATUSES else run.get_status_display()
-            refused.append((run, f"it is {what}: only queued runs can be cancelled"))
+            refused.append(
+                (run, f"it is {what}: only queued runs and runs awaiting approval can be cancelled")
+            )
         elif jobs.cancel(run):
             cancelled.append(run)
         else:

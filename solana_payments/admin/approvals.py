@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -17,6 +16,7 @@ from django.utils.html import format_html
 from .. import approvals
 from ..models import OperationRun, Payment, PaymentOption, RunStatus
 from .display import token_amount
+from .objects import object_or_404
 from .previews import summarize
 
 PAYMENTS_SHOWN = 20
@@ -86,7 +86,7 @@ class ApprovalMixin:
             return HttpResponseNotAllowed(["GET", "POST"])
         if not request.user.has_perm(approvals.APPROVE_PERMISSION):
             raise PermissionDenied
-        run = get_object_or_404(OperationRun.objects.select_related("requested_by", "preview"), pk=object_id)
+        run = object_or_404(OperationRun.objects.select_related("requested_by", "preview"), object_id)
         run_url = reverse(
             "admin:solana_payments_operationrun_change", args=[run.pk], current_app=self.admin_site.name
         )

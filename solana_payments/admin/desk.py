@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -22,6 +21,7 @@ from ..operations.refund import clean_amount, clean_destination
 from ..operations.resolve import DECISIONS, MAX_REASON_LENGTH
 from .actions import operation_action
 from .display import token_amount
+from .objects import object_or_404
 from .permissions import can_run
 from .previews import summarize
 
@@ -165,7 +165,7 @@ class DeskMixin:
             return HttpResponseNotAllowed(["GET", "POST"])
         if not can_run(request.user, kind):
             raise PermissionDenied
-        payment = get_object_or_404(self.get_queryset(request), pk=object_id)
+        payment = object_or_404(self.get_queryset(request), object_id)
         change_url = reverse(
             "admin:solana_payments_payment_change", args=[payment.pk], current_app=self.admin_site.name
         )
@@ -230,9 +230,10 @@ FLAGGED_WORK = (PaymentException.UNDERPAID, PaymentException.OVERPAID, PaymentEx
 
 def desk_notices(admin_site):
     """What waits for the desk, for the dashboard: runs awaiting approval, underpaid, overpaid and paid-late
-    payments not refunded, and the open differences reconcile found (one query). All of it is work to do:
-    the dashboard shows each as a warning, never as good news."""
-    from ..models import Difference, Payment
+    payments not refunded, the open differences reconcile found and the webhook endpoints that were
+    disabled for failing (one query). All of it is work to do: the dashboard shows each as a warning (a
+    disabled endpoint as an error), never as good news."""
+    from ..models import Difference, Payment, WebhookEndpoint
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
@@ -244,6 +245,7 @@ def desk_notices(admin_site):
             for exception in FLAGGED_WORK
         },
         open_differences=Difference.objects.filter(is_open=True),
+        disabled_endpoints=WebhookEndpoint.objects.filter(is_active=False).exclude(disabled_reason=""),
     )
     flagged = [
         {
@@ -255,11 +257,13 @@ def desk_notices(admin_site):
         for exception in FLAGGED_WORK
         if counts[exception.value]
     ]
+    endpoints = reverse("admin:solana_payments_webhookendpoint_changelist", current_app=admin_site.name)
     return {
         **counts,
         "flagged_payments": flagged,
         "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
         "differences_url": f"{differences}?is_open__exact=1",
+        "disabled_endpoints_url": f"{endpoints}?is_active__exact=0",
     }
 
 

@@ -11,12 +11,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from ..amounts import format_units, from_base_units, to_base_units
 from ..conf import app_settings
+from .objects import object_or_404
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class SimulatePaymentMixin:
     def simulate_payment_view(self, request, object_id):
         if not simulation_enabled():
             raise Http404("Simulated payments exist only in the demo (DEBUG and the local chain).")
-        payment = get_object_or_404(self.get_queryset(request), pk=object_id)
+        payment = object_or_404(self.get_queryset(request), object_id)
         if not self.has_change_permission(request, payment):
             raise PermissionDenied
         options = list(payment.options.select_related("token"))

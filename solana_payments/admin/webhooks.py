@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -27,7 +28,13 @@ class WebhookEndpointForm(forms.ModelForm):
     new_secret = forms.BooleanField(
         required=False,
         label="Make a new secret",
-        help_text="The old secret stops working at once; the new one is shown once, after saving.",
+        help_text="The new one is shown once, after saving. Until you end the rotation, every delivery is "
+        "signed with both: move your receiver to the new secret, then end it.",
+    )
+    end_rotation = forms.BooleanField(
+        required=False,
+        label="End the rotation",
+        help_text="Forget the previous secret: deliveries are signed with the current one only.",
     )
 
     class Meta:
@@ -56,13 +63,26 @@ def send_test_events(modeladmin, request, queryset):
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     actions = [send_test_events]
-    list_display = ["url", "description", "events_display", "is_active", "created_at"]
+    list_display = ["url", "description", "events_display", "is_active", "disabled_reason", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
+    readonly_fields = ["rotation", "failing_since", "disabled_at", "disabled_reason"]
 
     def get_fields(self, request, obj=None):
         fields = ["url", "description", "events", "is_active"]
-        return fields + ["new_secret"] if obj is not None else fields
+        if obj is None:
+            return fields
+        return (
+            fields
+            + ["disabled_reason", "disabled_at", "failing_since", "new_secret", "rotation"]
+            + (["end_rotation"] if obj.previous_secret else [])
+        )
+
+    @admin.display(description="secret rotation")
+    def rotation(self, endpoint):
+        if not endpoint.previous_secret:
+            return "— (one secret signs the deliveries)"
+        return f"since {endpoint.secret_rotated_at:%Y-%m-%d %H:%M} UTC, the new and the previous secret sign"
 
     @admin.display(description="events")
     def events_display(self, endpoint):
@@ -72,7 +92,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fresh = not change or form.cleaned_data.get("new_secret")
         if fresh and change:
-            obj.secret = new_webhook_secret()
+            obj.previous_secret, obj.secret = obj.secret, new_webhook_secret()
+            obj.secret_rotated_at = timezone.now()
+        elif form.cleaned_data.get("end_rotation"):
+            obj.previous_secret, obj.secret_rotated_at = "", None
+        if obj.is_active and "is_active" in form.changed_data:  # turned on again: its failures are history
+            obj.failing_since = obj.disabled_at = None
+            obj.disabled_reason = ""
         super().save_model(request, obj, form, change)
         if fresh:
             self.message_user(

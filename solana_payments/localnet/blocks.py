@@ -141,8 +141,9 @@ class BlockMethods:
             "blockHeight": slot - BLOCK_HEIGHT_LAG,
             "blockTime": block_time,
             "blockhash": str(self.ledger.blockhash_of(slot)),
-            "parentSlot": slot - 1,
-            "previousBlockhash": str(self.ledger.blockhash_of(slot - 1)),
+            # The genesis block is its own parent, as on a validator.
+            "parentSlot": max(slot - 1, 0),
+            "previousBlockhash": str(self.ledger.blockhash_of(max(slot - 1, 0))),
         }
         if details == "signatures":
             block["signatures"] = [str(record.signature) for record in records]

@@ -25,6 +25,7 @@ TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpP
 ATA_PROGRAM = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
 MEMO_PROGRAM = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 MEMO_V1_PROGRAM = Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")
+NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")  # wrapped SOL
 COMPUTE_BUDGET_PROGRAM = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 ADDRESS_LOOKUP_TABLE_PROGRAM = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
@@ -103,13 +104,16 @@ def ui_amount_string(amount: int, decimals: int) -> str:
     return f"{whole}.{frac_text}" if frac_text else str(whole)
 
 
-def ui_token_amount_json(amount: int, decimals: int) -> dict[str, Any]:
-    """`uiTokenAmount` as nodes write it; a zero amount has `uiAmount: null`."""
+def ui_token_amount_json(amount: int, decimals: int, *, zero_as_null: bool = False) -> dict[str, Any]:
+    """`uiTokenAmount` as nodes write it. An account's balance (getTokenAccountBalance, jsonParsed
+    accounts, getTokenSupply, getTokenLargestAccounts) of zero has `uiAmount: 0.0`; a transaction's
+    pre/post token balance of zero has `uiAmount: null` (`zero_as_null`), because nodes read those back
+    from their ledger storage, which keeps no zero."""
     text = ui_amount_string(amount, decimals)
     return {
         "amount": str(amount),
         "decimals": decimals,
-        "uiAmount": float(Decimal(text)) if amount else None,
+        "uiAmount": None if zero_as_null and not amount else float(Decimal(text)),
         "uiAmountString": text,
     }
 

@@ -31,6 +31,7 @@ from solders.transaction_status import TransactionErrorFieldless
 
 from .encoding import (
     ADDRESS_LOOKUP_TABLE_PROGRAM,
+    NATIVE_MINT,
     SYSTEM_PROGRAM,
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
@@ -40,6 +41,7 @@ from .encoding import (
     decode_token_account,
     error_text,
 )
+from .logs import node_logs
 from .records import (
     BLOCK_HEIGHT_LAG,
     CONFIRMED,
@@ -124,6 +126,9 @@ class Ledger:
             svm.set_account(self.fee_payer.pubkey(), Account(self.fee_payer_lamports, b"", SYSTEM_PROGRAM))
             svm.set_account(self.faucet.pubkey(), Account(10**17, b"", SYSTEM_PROGRAM))
             mint_rent = svm.minimum_balance_for_rent_exemption(82)
+            # Wrapped SOL's mint, as a validator's genesis has it: no authority, no supply, 9 decimals.
+            native = Mint(None, 0, 9, True, None)
+            svm.set_account(NATIVE_MINT, Account(mint_rent, bytes(native), TOKEN_PROGRAM))
             for symbol, address in self.mints.items():
                 mint = Mint(self.mint_authority.pubkey(), 0, self.mint_decimals[symbol], True, None)
                 svm.set_account(address, Account(mint_rent, bytes(mint), self.mint_programs[symbol]))
@@ -364,7 +369,7 @@ class Ledger:
                 return_data = meta.return_data()
                 raise TransactionRejected(
                     result.err(),
-                    list(meta.logs()),
+                    node_logs(list(meta.logs())),
                     meta.compute_units_consumed(),
                     return_data if return_data is not None and bytes(return_data.data) else None,
                 )
@@ -406,7 +411,7 @@ class Ledger:
                 executed_at=self.progress(),
                 err=err,
                 fee=meta.fee(),
-                logs=list(meta.logs()),
+                logs=node_logs(list(meta.logs())),
                 inner_instructions=[list(group) for group in meta.inner_instructions()],
                 compute_units=meta.compute_units_consumed(),
                 return_data=return_data,

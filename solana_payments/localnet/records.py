@@ -43,8 +43,8 @@ COMMITMENT_LEVELS = {
 }
 COMMITMENT_NAMES = {PROCESSED: "processed", CONFIRMED: "confirmed", FINALIZED: "finalized"}
 
-GENESIS_SLOT = 1_000
-BLOCK_HEIGHT_LAG = 900  # block height = slot - 900: real block heights trail slots (skipped slots)
+GENESIS_SLOT = 0  # a fresh chain has blocks from slot 0 on, as solana-test-validator's has
+BLOCK_HEIGHT_LAG = 0  # block height = slot: a single node skips no slot
 STATUS_CACHE_SLOTS = 300  # statuses found without searchTransactionHistory
 
 _SEED_PREFIX = b"solana_payments.localnet:"

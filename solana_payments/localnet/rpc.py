@@ -2,10 +2,11 @@
 
 Transactions, statuses, signature lists, blockhashes and simulation results are built with solders' RPC
 types (their serde shapes are the nodes'), then the known differences between solders' output and real
-nodes are patched: `status: {"Err": ...}`, `uiAmount: null` for zero, `stackHeight: 1` on top-level
-instructions, keys nodes skip when empty (`returnData`, `costUnits`), `loadedAddresses` absent from
-jsonParsed, the request's `id` (in server.py) and -32002's `code`. Accounts are written directly in the
-nodes' shape (with `space`, which solders leaves null), see encoding.account_json.
+nodes are patched: `status: {"Err": ...}`, `uiAmount: null` for a zero balance in a transaction's meta,
+`stackHeight: 1` on top-level instructions, keys nodes skip when empty (`returnData`, `costUnits`),
+`loadedAddresses` absent from jsonParsed, the request's `id` (in server.py) and -32002's `code`. Accounts
+are written directly in the nodes' shape (with `space`, which solders leaves null), see
+encoding.account_json.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from .encoding import (
 )
 from .instructions import parsed_account_keys, ui_instruction
 from .ledger import Ledger
+from .logs import node_logs
 from .records import (
     BLOCK_HEIGHT_LAG,
     COMMITMENT_LEVELS,
@@ -183,7 +185,7 @@ def _confirmed_commitment(config: dict[str, Any]) -> int:
 
 
 def _token_balance(balance: TokenBalance) -> UiTransactionTokenBalance:
-    amount = ui_token_amount_json(balance.amount, balance.decimals)
+    amount = ui_token_amount_json(balance.amount, balance.decimals, zero_as_null=True)
     return UiTransactionTokenBalance(
         balance.account_index,
         balance.mint,
@@ -552,7 +554,7 @@ class RpcHandlers:
             else:
                 meta = result.meta()
                 post_accounts = dict(result.post_accounts())
-            logs = list(meta.logs())
+            logs = node_logs(list(meta.logs()))
             units = meta.compute_units_consumed()
             rd = meta.return_data()
             return_data = rd if rd is not None and bytes(rd.data) else None

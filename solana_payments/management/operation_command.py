@@ -57,7 +57,7 @@ class OperationCommand(BaseCommand):
         try:
             held = None
             if not options["dry_run"]:
-                held = hold_if_needed(
+                held, _preview = hold_if_needed(
                     self.operation,
                     ids=ids,
                     limit=limit,

@@ -7,32 +7,32 @@
   It claims the row with a conditional update (``pending`` with exactly ``attempt`` attempts made ->
   ``sending``), so a task delivered twice sends once.
 - A failed attempt (no 2xx, a timeout, a refused connection) is retried through a one-off django-q2
-  schedule after ``WEBHOOK_BACKOFF_SECONDS``, doubling each time (at most an hour), until
-  ``WEBHOOK_RETRY_SECONDS`` after the event; then the delivery is ``failed``.
+  schedule after ``WEBHOOK_BACKOFF_SECONDS``, doubling each time (at most an hour), or later when a 429 or
+  5xx asks so with ``Retry-After``, until ``WEBHOOK_RETRY_SECONDS`` after the event; then the delivery is
+  ``failed``.
+- An endpoint that answers 410 Gone, or whose every attempt has failed for longer than
+  ``WEBHOOK_RETRY_SECONDS``, is disabled (the dashboard says so); its deliveries are not sent until an
+  operator turns it on again.
 
-Signature: header ``Solana-Payments-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
-HMAC-SHA256(secret, ``"<t>.<body>"``) over the exact bytes of the body.
+Signing: ``signing.py`` (Standard Webhooks). Sending: ``sending.py`` (one deadline per attempt).
+Where it may be sent: ``addresses.py``.
 """
 
 import datetime
-import hashlib
-import hmac
-import http.client
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 
 from django.db import transaction
 from django.utils import timezone
 
 from ..conf import app_settings
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .sending import Outcome, send
+from .signing import signature_headers
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "Solana-Payments-Signature"
 MAX_BACKOFF_SECONDS = 3600
 USER_AGENT = "solana-payments-webhooks"
 ENDPOINTS_CACHE_KEY = "solana_payments:webhooks:active-endpoints"
@@ -159,27 +159,6 @@ def _receiver(event):
     return receive
 
 
-# -- signing ----------------------------------------------------------------------------------------------
-
-
-def sign(secret, timestamp, body):
-    """The ``v1`` signature: hex HMAC-SHA256 of ``"<timestamp>.<body>"`` under the endpoint's secret."""
-    message = str(int(timestamp)).encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def verify(secret, header, body, *, tolerance=300, now=None):
-    """Check a ``Solana-Payments-Signature`` header against ``body`` (bytes); what a receiver does."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs((now or time.time()) - timestamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, timestamp, body), parts.get("v1", ""))
-
-
 # -- delivering ---------------------------------------------------------------------------------------------
 
 
@@ -195,25 +174,31 @@ def deliver(delivery_id, attempt):
         )
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    status_code, elapsed_ms, error = post(delivery)
-    delivery.last_status_code, delivery.last_response_ms = status_code, elapsed_ms
-    if error is None:
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
+        outcome = Outcome(None, 0, "not sent: the endpoint is disabled")
+    else:
+        outcome = post(delivery)
+    delivery.last_status_code, delivery.last_response_ms = outcome.status_code, outcome.elapsed_ms
+    if outcome.error is None:
         delivery.status, delivery.delivered_at, delivery.last_error = (
             DeliveryStatus.SUCCEEDED,
             timezone.now(),
             "",
         )
         delivery.next_attempt_at = None
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(failing_since=None)
     else:
-        delivery.last_error = error[:2000]
-        delay = backoff_seconds(attempt)
+        delivery.last_error = outcome.error[:2000]
+        disabled = endpoint.is_active and endpoint_failed(endpoint, outcome, now)
+        delay = max(backoff_seconds(attempt), outcome.retry_after or 0)
         next_at = timezone.now() + datetime.timedelta(seconds=delay)
-        if next_at > delivery.retry_until:
+        if disabled or not endpoint.is_active or next_at > delivery.retry_until:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-            logger.warning("webhook delivery %s failed for good: %s", delivery.pk, error)
+            logger.warning("webhook delivery %s failed for good: %s", delivery.pk, outcome.error)
         else:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, next_at
-            logger.info("webhook delivery %s failed (%s); retry in %s s", delivery.pk, error, delay)
+            logger.info("webhook delivery %s failed (%s); retry in %s s", delivery.pk, outcome.error, delay)
     delivery.save(
         update_fields=[
             "status",
@@ -227,6 +212,26 @@ def deliver(delivery_id, attempt):
     if delivery.status == DeliveryStatus.PENDING:
         schedule_retry(delivery)
     return delivery.status
+
+
+def endpoint_failed(endpoint, outcome, now):
+    """Note a failed attempt on its endpoint; disable the endpoint when it answered 410 Gone, or has failed
+    for longer than ``WEBHOOK_RETRY_SECONDS`` without one success. Returns whether it was disabled."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    endpoint.refresh_from_db(fields=["failing_since"])
+    if outcome.status_code == 410:
+        reason = "the endpoint answered 410 Gone"
+    elif now - endpoint.failing_since > datetime.timedelta(seconds=app_settings.WEBHOOK_RETRY_SECONDS):
+        reason = f"every attempt failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+    else:
+        return False
+    disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
+        is_active=False, disabled_at=now, disabled_reason=reason
+    )
+    if disabled:
+        forget_endpoints()
+        logger.warning("webhook endpoint %s is disabled: %s", endpoint.pk, reason)
+    return True
 
 
 def backoff_seconds(attempt):
@@ -249,53 +254,22 @@ def schedule_retry(delivery):
 
 
 def post(delivery):
-    """POST the delivery's body, signed. Returns ``(status code or None, milliseconds, error or None)``."""
+    """POST the delivery's body, signed; returns the attempt's ``Outcome``."""
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(time.time())
+    try:
+        signed = signature_headers(
+            delivery.endpoint.signing_secrets(), delivery.payload["id"], int(time.time()), body
+        )
+    except ValueError as exc:
+        return Outcome(None, 0, f"not sent: {exc}; make a new secret for the endpoint")
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: f"t={timestamp},v1={sign(delivery.endpoint.secret, timestamp, body)}",
+        **signed,
         "Solana-Payments-Event": delivery.event,
         "Solana-Payments-Delivery": str(delivery.pk),
     }
-    started = time.monotonic()
-    try:
-        request = urllib.request.Request(delivery.endpoint.url, data=body, method="POST", headers=headers)
-    except ValueError as exc:  # not a URL at all: a failed attempt like any other, never a stuck one
-        return None, 0, f"bad URL: {exc}"
-    status_code, error = None, None
-    try:
-        with _opener().open(request, timeout=app_settings.WEBHOOK_TIMEOUT) as response:
-            status_code = response.status
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        status_code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-    except TimeoutError:
-        error = f"no response within {app_settings.WEBHOOK_TIMEOUT} s"
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        error = (
-            f"no response within {app_settings.WEBHOOK_TIMEOUT} s"
-            if isinstance(reason, TimeoutError)
-            else f"cannot connect: {reason}"
-        )
-    except (OSError, http.client.HTTPException) as exc:  # a reset connection, a garbled answer
-        error = f"{type(exc).__name__}: {exc}"
-    elapsed_ms = round((time.monotonic() - started) * 1000)
-    if error is None and not 200 <= status_code < 300:
-        error = f"HTTP {status_code}"
-    return status_code, elapsed_ms, error
-
-
-def _opener():
-    """No redirects (a 3xx is a failure to fix at the endpoint, and the signature is for this URL only)."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    return urllib.request.build_opener(NoRedirect)
+    return send(delivery.endpoint.url, body, headers)
 
 
 def redeliver(deliveries):

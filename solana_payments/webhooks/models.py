@@ -1,7 +1,5 @@
 """Webhook endpoints (managed in the admin) and their deliveries (the delivery log)."""
 
-import secrets
-
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,19 +13,43 @@ class WebhookEvent(models.TextChoices):
 
 
 def new_webhook_secret():
-    return "whsec_" + secrets.token_urlsafe(32)
+    from .signing import new_secret
+
+    return new_secret()
+
+
+def validate_url(url):
+    from .addresses import validate_webhook_url
+
+    validate_webhook_url(url)
 
 
 class WebhookEndpoint(models.Model):
     """A URL of the shop's that is told about payment events, signed with its own secret."""
 
-    url = models.URLField(max_length=500, help_text=_("The shop's HTTPS URL that receives the events."))
+    url = models.URLField(
+        max_length=500,
+        validators=[validate_url],
+        help_text=_("The shop's HTTPS URL that receives the events."),
+    )
     secret = models.CharField(
         max_length=200,
         default=new_webhook_secret,
         editable=False,
-        help_text=_("Signs every delivery (HMAC-SHA256). Shown once, when the endpoint is saved."),
+        help_text=_("Signs every delivery (Standard Webhooks). Shown once, when it is made."),
     )
+    previous_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("While the secret rotates, deliveries are signed with this one too."),
+    )
+    secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("The first failed attempt since the last success.")
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=200, blank=True, editable=False)
     events = models.JSONField(default=list, blank=True, help_text=_("The events sent to this URL."))
     is_active = models.BooleanField(default=True)
     description = models.CharField(max_length=200, blank=True)
@@ -42,6 +64,10 @@ class WebhookEndpoint(models.Model):
 
     def wants(self, event):
         return self.is_active and event in (self.events or [])
+
+    def signing_secrets(self):
+        """The secrets that sign a delivery: the current one, then the previous one while it rotates."""
+        return [self.secret] + ([self.previous_secret] if self.previous_secret else [])
 
 
 class DeliveryStatus(models.TextChoices):

@@ -371,6 +371,25 @@ def test_cancel_needs_the_permission_of_the_runs_kind(client, make_staff):
     assert statuses == {sweep.pk: "cancelled", reclaim.pk: "queued", done.pk: "succeeded"}
 
 
+def test_cancel_withdraws_a_run_awaiting_approval(client, make_staff):
+    """docs/admin.md: a run still awaiting approval can be withdrawn with the run list's Cancel action."""
+    client.force_login(make_staff(*VIEW, "run_sweep"))
+    held = OperationRun.objects.create(
+        kind="sweep", trigger="admin_action", status=RunStatus.AWAITING_APPROVAL
+    )
+    running = OperationRun.objects.create(kind="sweep", trigger="dashboard", status=RunStatus.RUNNING)
+    response = client.post(
+        RUNS, {"action": "cancel_runs", "_selected_action": [held.pk, running.pk], "index": 0}
+    )
+    text = " ".join(messages_of(response))
+    assert "1 run(s) cancelled" in text
+    assert f"Run #{running.pk} was not cancelled: it is running" in text
+    held.refresh_from_db()
+    running.refresh_from_db()
+    assert held.status == RunStatus.CANCELLED and held.finished_at is not None
+    assert running.status == RunStatus.RUNNING
+
+
 def test_run_actions_are_not_offered_without_any_run_permission(client, make_staff):
     client.force_login(make_staff(*VIEW))
     OperationRun.objects.create(kind="sweep", trigger="dashboard")

@@ -1,10 +1,11 @@
 """The Prometheus endpoint: who may scrape it, figures that match the database, a fixed query count."""
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -92,9 +93,13 @@ def test_anonymous_wrong_token_and_non_staff_are_refused(client):
     assert client.get(URL).status_code == 403
 
 
-def test_token_or_staff_login_may_scrape(client, configure):
+def test_token_or_a_staff_user_who_may_view_runs_may_scrape(client, configure):
     assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
-    client.force_login(User.objects.create_user("ops", password="pw", is_staff=True))
+    ops = User.objects.create_user("ops", password="pw", is_staff=True)
+    client.force_login(ops)
+    assert client.get(URL).status_code == 403  # staff, but refused the dashboard too
+    assert client.get(reverse("admin:solana_payments_dashboard")).status_code == 403
+    ops.user_permissions.add(Permission.objects.get(codename="view_operationrun"))
     assert client.get(URL).status_code == 200
     configure(METRICS_TOKEN=None)  # no token set: a bearer header proves nothing
     client.logout()

@@ -89,6 +89,10 @@ def test_check_is_registered_with_django(configure):
         ("SCHEDULES", {"maintenance": 2.5}, "solana_payments.E009"),
         ("SCHEDULES", {"recheck": True}, "solana_payments.E009"),
         ("SCHEDULES", [("recheck", 5)], "solana_payments.E009"),
+        ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "False", "solana_payments.E016"),
+        ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", 1, "solana_payments.E016"),
+        ("PAYMENT_MAX_VALIDITY_SECONDS", float("inf"), "solana_payments.E017"),
+        ("PAYMENT_MAX_VALIDITY_SECONDS", 60, "solana_payments.E017"),  # shorter than the default validity
     ],
 )
 def test_each_bad_value_fires_its_check(configure, name, value, expected):

@@ -144,7 +144,10 @@ def test_get_token_accounts_by_owner_base64(localnet):
     )
     parse(responses.GetTokenAccountsByOwnerJsonParsedResp, parsed_body)
     info = parsed_body["result"]["value"][0]["account"]["data"]["parsed"]["info"]
-    assert info["tokenAmount"] == {"amount": "0", "decimals": 6, "uiAmount": None, "uiAmountString": "0"}
+    # An account's zero balance is 0.0 (a transaction's zero balance is null: see the pre/post balances).
+    assert info["tokenAmount"] == {"amount": "0", "decimals": 6, "uiAmount": 0.0, "uiAmountString": "0"}
+    (balance,) = [rpc(localnet, "getTokenAccountBalance", [str(dest)])["result"]["value"]]
+    assert balance == {"amount": "0", "decimals": 6, "uiAmount": 0.0, "uiAmountString": "0"}
 
 
 def test_simple_methods_parse_with_solders(localnet):
@@ -460,3 +463,72 @@ def test_blockhash_not_found_shape(localnet):
     for key, value in theirs["error"]["data"].items():
         assert body["error"]["data"][key] == value, key
     assert key_paths(theirs) <= key_paths(body)
+
+
+# ------------------------------------------------------------------------- wrapped SOL, memo logs
+
+
+NATIVE_MINT = "So11111111111111111111111111111111111111112"
+MEMO_PROGRAM = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
+
+
+def test_the_native_mint_exists_so_wrapped_sol_answers(localnet):
+    """As on a validator from genesis: wrapped SOL's mint, its supply, and its largest accounts."""
+    from spl.token.instructions import sync_native
+    from spl.token.models import SyncNativeParams
+
+    supply = rpc(localnet, "getTokenSupply", [NATIVE_MINT])
+    parse(responses.GetTokenSupplyResp, supply)
+    assert supply["result"]["value"] == {"amount": "0", "decimals": 9, "uiAmount": 0.0, "uiAmountString": "0"}
+    mint = rpc(localnet, "getAccountInfo", [NATIVE_MINT, {"encoding": "jsonParsed"}])["result"]["value"]
+    assert mint["owner"] == str(TOKEN_PROGRAM_ID) and mint["lamports"] == 1_461_600
+    assert mint["data"]["parsed"]["info"] == {
+        "decimals": 9, "freezeAuthority": None, "isInitialized": True, "mintAuthority": None, "supply": "0",
+    }  # fmt: skip
+
+    holder = Keypair()
+    localnet.airdrop(holder.pubkey(), LAMPORTS_PER_SOL)
+    native = Pubkey.from_string(NATIVE_MINT)
+    ata = localnet.ata(holder.pubkey(), native)
+    send(
+        localnet,
+        [
+            create_associated_token_account(holder.pubkey(), holder.pubkey(), native),
+            transfer(TransferParams(from_pubkey=holder.pubkey(), to_pubkey=ata, lamports=250_000_000)),
+            sync_native(SyncNativeParams(program_id=TOKEN_PROGRAM_ID, account=ata)),
+        ],
+        [holder],
+    )
+    largest = rpc(localnet, "getTokenLargestAccounts", [NATIVE_MINT])
+    parse(responses.GetTokenLargestAccountsResp, largest)
+    assert largest["result"]["value"] == [
+        {
+            "address": str(ata),
+            "amount": "250000000",
+            "decimals": 9,
+            "uiAmount": 0.25,
+            "uiAmountString": "0.25",
+        }
+    ]
+
+
+def test_memo_logs_are_the_deployed_programs(localnet):
+    """`Memo (len N): "<text>"` on one line, the text escaped as Rust's {:?} does, len in bytes; the
+    signers on `Signed by <address>` lines. Simulation shows the same logs as the transaction."""
+    payer = Keypair()
+    localnet.airdrop(payer.pubkey(), LAMPORTS_PER_SOL)
+    text = 'Order "7"\n✓ café'
+    memo = Instruction(MEMO_PROGRAM, text.encode(), [AccountMeta(payer.pubkey(), True, False)])
+    blockhash, _ = localnet.ledger.latest_blockhash()
+    tx = VersionedTransaction(Message.new_with_blockhash([memo], payer.pubkey(), blockhash), [payer])
+    encoded = base64.b64encode(bytes(tx)).decode()
+    simulated = rpc(localnet, "simulateTransaction", [encoded, {"encoding": "base64"}])["result"]["value"]
+    signature = send(localnet, [memo], [payer])
+    logs = rpc(localnet, "getTransaction", [signature])["result"]["meta"]["logMessages"]
+    expected = [
+        f"Program {MEMO_PROGRAM} invoke [1]",
+        f"Program log: Signed by {payer.pubkey()}",
+        'Program log: Memo (len 19): "Order \\"7\\"\\n✓ café"',
+    ]
+    assert logs[:3] == expected and logs[-1] == f"Program {MEMO_PROGRAM} success"
+    assert simulated["logs"][:3] == expected

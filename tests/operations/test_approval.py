@@ -112,7 +112,10 @@ def test_a_sweep_over_the_threshold_waits_and_fails_when_more_arrived_after_appr
 
     over = jobs.enqueue("sweep", ids=[big.wallet_id], user=alice, trigger="admin_action")
     assert over.status == RunStatus.AWAITING_APPROVAL
-    assert over.parameters["held"] == "would move 25 USDC, more than the approval threshold of 10 USDC"
+    assert over.parameters["held"] == (
+        "would move 25 USDC (30 USDC with what the same requester's runs moved in the last 86400 s), "
+        "more than the approval threshold of 10 USDC"
+    )
     approvals.approve(over, bob)
     shop.pay(big, "USDC", 7_000_000)  # the customer sends more before the run starts
     jobs.execute(over.pk)
@@ -159,6 +162,64 @@ def test_a_command_run_over_the_threshold_waits_for_approval(shop, configure, bo
     assert run.status == RunStatus.SUCCEEDED and shop.received("SOL") == 500_000_000
 
 
+def paid_usdc_payments(shop, *amounts):
+    payments = []
+    for amount in amounts:
+        payment = shop.new_payment({"USDC": str(amount)})
+        shop.pay(payment, "USDC", amount * 1_000_000)
+        payments.append(payment)
+    run_operation("recheck", trigger="schedule")
+    return payments
+
+
+def test_threshold_symbols_match_whatever_their_case(shop, configure, alice):
+    configure(APPROVAL_THRESHOLDS={"usdc": "10"})  # never held anything before
+    (payment,) = paid_usdc_payments(shop, 25)
+    run = jobs.enqueue("sweep", ids=[payment.wallet_id], user=alice, trigger="admin_action")
+    assert run.status == RunStatus.AWAITING_APPROVAL
+    assert run.parameters["held"] == "would move 25 USDC, more than the approval threshold of 10 USDC"
+
+
+def test_a_sweep_split_into_small_runs_is_held_once_the_window_adds_up(shop, configure, alice, bob):
+    """Under a 10 USDC threshold, three 4 USDC sweeps by the same user: the third waits. Another user, a
+    schedule, or a window of 0 are not affected."""
+    configure(APPROVAL_THRESHOLDS={"USDC": "10"})
+    first, second, third, other = paid_usdc_payments(shop, 4, 4, 4, 4)
+
+    one = jobs.enqueue("sweep", ids=[first.wallet_id], user=alice, trigger="admin_action")
+    jobs.execute(one.pk)
+    # The second is asked for while still queued: what it is about to move counts already.
+    two = jobs.enqueue("sweep", ids=[second.wallet_id], user=alice, trigger="admin_action")
+    assert (one.status, two.status) == (RunStatus.QUEUED, RunStatus.QUEUED)
+    three = jobs.enqueue("sweep", ids=[third.wallet_id], user=alice, trigger="admin_action")
+    assert three.status == RunStatus.AWAITING_APPROVAL
+    assert three.parameters["held"] == (
+        "would move 4 USDC (12 USDC with what the same requester's runs moved in the last 86400 s), "
+        "more than the approval threshold of 10 USDC"
+    )
+    by_bob = jobs.enqueue("sweep", ids=[other.wallet_id], user=bob, trigger="admin_action")
+    assert by_bob.status == RunStatus.QUEUED  # bob's window is his own
+
+    configure(APPROVAL_WINDOW_SECONDS=0)  # each run alone, as before
+    approvals.reject(three, bob)
+    again = jobs.enqueue("sweep", ids=[third.wallet_id], user=alice, trigger="admin_action")
+    assert again.status == RunStatus.QUEUED
+
+
+def test_commands_split_with_ids_are_held_too(shop, configure):
+    configure(APPROVAL_THRESHOLDS={"USDC": "10"})
+    payments = paid_usdc_payments(shop, 6, 6)
+    statuses = []
+    for payment in payments:
+        out = StringIO()
+        call_command(
+            "send_solana_payments_from_one_time_wallets", ids=str(payment.wallet_id), json=True, stdout=out
+        )
+        statuses.append(json.loads(out.getvalue())["status"])
+    assert statuses == ["succeeded", "awaiting_approval"]
+    assert shop.received("USDC") == 6_000_000
+
+
 @pytest.mark.parametrize(
     ("name", "value", "ok"),
     [
@@ -166,6 +227,11 @@ def test_a_command_run_over_the_threshold_waits_for_approval(shop, configure, bo
         ("APPROVAL_THRESHOLDS", {"SOL": 10.5}, False),  # a float: never for money
         ("APPROVAL_THRESHOLDS", {"SOL": "-1"}, False),
         ("APPROVAL_THRESHOLDS", ["SOL"], False),
+        ("APPROVAL_THRESHOLDS", {"SOL": "1e999999999"}, False),  # passed, then overflowed when compared
+        ("APPROVAL_THRESHOLDS", {"SOL": "18446744073709551615"}, True),
+        ("APPROVAL_THRESHOLDS", {"SOL": "1", "sol": "2"}, False),
+        ("APPROVAL_WINDOW_SECONDS", -1, False),
+        ("APPROVAL_WINDOW_SECONDS", "3600", False),
         ("REFUND_WALLET_KEYPAIR", "not a keypair", False),
     ],
 )
@@ -176,6 +242,16 @@ def test_the_new_settings_are_checked(configure, name, value, ok):
     errors = [e for e in check_settings() if e.id in ("solana_payments.E013", "solana_payments.E014")]
     assert (errors == []) is ok
     assert all("not a keypair" not in e.msg for e in errors)  # a secret is never repeated
+
+
+def test_a_threshold_naming_no_token_is_an_error(configure, tokens):
+    from solana_payments.checks import check_settings
+
+    configure(APPROVAL_THRESHOLDS={"sol": "10", "usdc": "5"})
+    assert not [e for e in check_settings() if e.id == "solana_payments.E014"]
+    configure(APPROVAL_THRESHOLDS={"SOL": "10", "USCD": "5"})  # a typo never holds anything
+    (error,) = [e for e in check_settings() if e.id == "solana_payments.E014"]
+    assert "['USCD'] names no token" in error.msg and "PYUSD, SOL, USDC" in error.msg
 
 
 def test_a_run_awaiting_approval_can_be_withdrawn(shop, configure, alice, bob):

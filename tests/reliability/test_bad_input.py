@@ -1,5 +1,6 @@
 """Bad input gets a clear, specific error and changes nothing (hypothesis drives the untrusted parsers)."""
 
+import datetime
 import http.server
 import io
 import threading
@@ -135,6 +136,23 @@ def test_forged_ids_get_a_message_not_a_500(admin_client, tokens, ids):
     assert not OperationRun.objects.exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "-", "%20", str(2**70)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "solana_payments_payment_refund",
+        "solana_payments_payment_resolve",
+        "solana_payments_operationrun_approval",
+    ],
+)
+def test_desk_and_approval_pages_of_an_id_that_cannot_be_one_are_404(admin_client, name, object_id):
+    """As Django's own change pages answer; these answered 500 (a ValueError from the lookup)."""
+    url = reverse(f"admin:{name}", args=["0"]).replace("/0/", f"/{object_id}/")
+    assert admin_client.get(url).status_code == 404
+    assert admin_client.post(url, {"decision": "approve"}).status_code == 404
+
+
 # -- imports ---------------------------------------------------------------------------------------------
 
 
@@ -243,3 +261,39 @@ def test_a_node_answering_nonsense_gives_a_clear_error_and_changes_nothing(
     assert "Traceback" not in message and len(message) < 500
     assert set(Payment.objects.values_list("status", flat=True)) == {"initiated"}
     assert OperationRun.objects.get().status == "failed"
+
+
+@pytest.mark.parametrize(
+    "expires_in, error",
+    [
+        (float("inf"), "finite"),
+        (float("nan"), "finite"),
+        (1e300, "at most"),
+        (10**14, "at most"),
+        (datetime.timedelta(days=3650), "at most"),
+        (datetime.timedelta(days=-1), "in the future"),
+    ],
+)
+def test_create_payment_bounds_expires_in(tokens, expires_in, error):
+    with pytest.raises(ValueError, match=error):
+        create_payment({"SOL": Decimal("1")}, expires_in=expires_in)
+    assert not Payment.objects.exists() and not OneTimeWallet.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields, error",
+    [
+        ({"label": "a\x00b"}, "NUL"),
+        ({"email": "x" * 250 + "@example.com"}, "at most 254"),
+        ({"email": "not an email"}, "not a valid email"),
+        ({"message": 5}, "must be a string"),
+        ({"metadata": {"a": ["\x00"]}}, "NUL"),
+        ({"metadata": {1: "integer key"}}, "keys must be strings"),
+        ({"metadata": {"amount": Decimal("1")}}, "JSON values only"),
+        ({"metadata": {"amount": float("inf")}}, "finite"),
+    ],
+)
+def test_create_payment_refuses_what_a_database_cannot_store(tokens, fields, error):
+    with pytest.raises(ValueError, match=error):
+        create_payment({"SOL": Decimal("1")}, **fields)
+    assert not Payment.objects.exists() and not OneTimeWallet.objects.exists()

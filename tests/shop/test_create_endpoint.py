@@ -100,3 +100,48 @@ def test_a_permission_setting_that_cannot_be_imported_is_a_system_check_error(co
     assert "solana_payments.E012" in [e.id for e in check_settings()]
     configure(CREATE_PAYMENT_PERMISSION="tests.shop.test_create_endpoint.staff_only")
     assert "solana_payments.E012" not in [e.id for e in check_settings()]
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ('"expires_in": 1e400', "expires_in must be a finite number of seconds."),
+        ('"expires_in": Infinity', "Infinity is not a JSON number."),
+        ('"expires_in": NaN', "NaN is not a JSON number."),
+        ('"expires_in": 1e300', "expires_in must be at most 604800 seconds"),
+        ('"expires_in": 100000000000000', "expires_in must be at most 604800 seconds"),
+        ('"expires_in": 315360000', "expires_in must be at most 604800 seconds"),  # ten years
+        ('"email": "' + "a" * 250 + '@example.com"', "email must be a string of at most 254 characters."),
+        ('"label": "Order\\u0000 1"', "label must not contain NUL characters."),
+        ('"message": "\\ud800"', "message must be valid Unicode text"),
+        ('"metadata": {"note": "\\u0000"}', "metadata must not contain NUL characters."),
+        ('"metadata": {"\\u0000": 1}', "metadata must not contain NUL characters."),
+        ('"metadata": {"deep": [[{"x": "\\udfff"}]]}', "metadata must be valid Unicode text"),
+        ('"metadata": {"price": 1e400}', "metadata may hold finite numbers only"),
+        ('"metadata": {"price": -Infinity}', "-Infinity is not a JSON number."),
+        ('"metadata": ' + "[" * 100_000 + "]" * 100_000, "The body must be a JSON object."),
+    ],
+)
+def test_input_no_database_can_store_is_a_400_not_a_500(admin_client, tokens, configure, raw, error):
+    """Each of these raised (OverflowError, or a database error on PostgreSQL) and answered 500."""
+    configure(CREATE_PAYMENT_PERMISSION="tests.shop.test_create_endpoint.staff_only")
+    response = post(admin_client, '{"options": {"SOL": "1"}, ' + raw + "}")
+    assert response.status_code == 400
+    assert error in response.json()["error"]
+    assert not Payment.objects.exists() and not OneTimeWallet.objects.exists()
+
+
+def test_the_longest_validity_is_a_setting(admin_client, tokens, configure):
+    configure(CREATE_PAYMENT_PERMISSION="tests.shop.test_create_endpoint.staff_only")
+    assert post(admin_client, {"options": {"SOL": "1"}, "expires_in": 7 * 24 * 3600}).status_code == 201
+    configure(PAYMENT_MAX_VALIDITY_SECONDS=3600)
+    response = post(admin_client, {"options": {"SOL": "1"}, "expires_in": 3601})
+    assert response.status_code == 400 and "at most 3600 seconds" in response.json()["error"]
+
+
+def test_metadata_numbers_are_stored_as_json_numbers(admin_client, tokens, configure):
+    configure(CREATE_PAYMENT_PERMISSION="tests.shop.test_create_endpoint.staff_only")
+    body = {"options": {"SOL": "1"}, "label": "Ünïcødé ✓", "metadata": {"price": 1.5, "tags": ["a", 2, None]}}
+    assert post(admin_client, body).status_code == 201
+    payment = Payment.objects.get()
+    assert payment.metadata == {"price": 1.5, "tags": ["a", 2, None]} and payment.label == "Ünïcødé ✓"
