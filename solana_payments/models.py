@@ -62,6 +62,8 @@ class PaymentException(models.TextChoices):
     PAID_LATE = "paid_late", _("paid late")
     TOPPED_UP = "topped_up", _("topped up after settlement")
     PAID_TWICE = "paid_twice", _("paid twice")
+    # Settled: short by no more than PAYMENT_TOLERANCE_PERCENT of the option's amount.
+    UNDERPAID_WITHIN_TOLERANCE = "underpaid_within_tolerance", _("underpaid within tolerance")
 
 
 class WalletState(models.TextChoices):
@@ -209,7 +211,7 @@ class PaymentQuerySet(models.QuerySet):
 class Payment(models.Model):
     reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.INITIATED)
-    exception = models.CharField(max_length=16, choices=PaymentException.choices, default="", blank=True)
+    exception = models.CharField(max_length=32, choices=PaymentException.choices, default="", blank=True)
     expires_at = models.DateTimeField()
     wallet = models.OneToOneField(OneTimeWallet, on_delete=models.PROTECT, related_name="payment")
     paid_token = models.ForeignKey(
@@ -223,6 +225,13 @@ class Payment(models.Model):
         default=0,
         editable=False,
         help_text=_("Base units of the paid token refunded so far, from any wallet."),
+    )
+    # A payment priced in the shop's currency: its options' amounts were computed from rates at creation.
+    price = models.DecimalField(
+        max_digits=24, decimal_places=8, null=True, blank=True, help_text=_("In the payment's currency.")
+    )
+    currency = models.CharField(
+        max_length=8, blank=True, help_text=_("Empty for a payment priced in tokens.")
     )
     metadata = models.JSONField(default=dict, blank=True)
     label = models.CharField(max_length=200, blank=True)
@@ -269,6 +278,16 @@ class PaymentOption(models.Model):
     token = models.ForeignKey(PaymentToken, on_delete=models.PROTECT, related_name="+")
     amount = models.PositiveBigIntegerField(
         help_text=_("In base units (lamports or the token's smallest unit).")
+    )
+    # For a payment priced in a currency: the rate locked at creation (one token in that currency).
+    rate = models.DecimalField(max_digits=32, decimal_places=16, null=True, blank=True)
+    rate_source = models.CharField(max_length=64, blank=True)
+    rate_published_at = models.DateTimeField(null=True, blank=True)
+    rate_confidence = models.DecimalField(
+        max_digits=32, decimal_places=16, null=True, blank=True, help_text=_("± in the payment's currency.")
+    )
+    off_peg = models.BooleanField(
+        default=False, help_text=_("A pegged stablecoin outside PEG_BAND_PERCENT: priced at its own rate.")
     )
 
     class Meta:

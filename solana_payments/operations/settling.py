@@ -16,7 +16,7 @@ from ..payments import (
     settle_payments,
 )
 from . import findings
-from .holdings import OVERPAID, UNDERPAID, assess, find_evidence, read_holdings
+from .holdings import OVERPAID, UNDERPAID, WITHIN_TOLERANCE, assess, find_evidence, read_holdings
 
 FLAG_REASONS = {
     PaymentException.UNDERPAID: "underpaid: received {received} of {expected}",
@@ -152,6 +152,8 @@ class SettlingMixin:
                 exception = PaymentException.PAID_LATE
             elif assessment.verdict == OVERPAID:
                 exception = PaymentException.OVERPAID
+            elif assessment.verdict == WITHIN_TOLERANCE:
+                exception = PaymentException.UNDERPAID_WITHIN_TOLERANCE
             else:
                 exception = ""
             settlements.append(Settlement(payment, assessment, proof, exception))
@@ -165,6 +167,8 @@ class SettlingMixin:
             amount = describe(assessment.held, assessment.token)
             if self.dry_run or payment.pk in settled:
                 reason = f"paid {amount}" + (f" ({s.exception.replace('_', ' ')})" if s.exception else "")
+                if assessment.verdict == WITHIN_TOLERANCE:
+                    reason += f" of {describe(assessment.expected, assessment.token)}"
                 self.record(
                     ItemOutcome.DONE,
                     count=count,
