@@ -52,8 +52,14 @@ def test_status_shows_public_fields_only(client, tokens, configure, django_user_
     assert 890 <= body["seconds_left"] <= 900
     assert body["options"] == [
         {"token": "SOL", "mint": None, "decimals": 9, "amount_due": "0.5", "amount_paid": "0", "rate": None},
-        {"token": "USDC", "mint": tokens["USDC"].mint, "decimals": 6, "amount_due": "25", "amount_paid": "0",
-         "rate": None},
+        {
+            "token": "USDC",
+            "mint": tokens["USDC"].mint,
+            "decimals": 6,
+            "amount_due": "25",
+            "amount_paid": "0",
+            "rate": None,
+        },
     ]
     text = response.content.decode()
     for private in ("secret-label", "secret-message", "private.person", "secret-metadata", "buyer-login",
