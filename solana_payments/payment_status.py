@@ -6,7 +6,7 @@ status endpoint are public. Amounts are decimal strings in token units.
 
 from django.utils import timezone
 
-from .amounts import format_units
+from .amounts import format_units, plain_decimal
 from .models import OperationItem, PaymentStatus
 
 
@@ -27,7 +27,7 @@ def public_status(payment):
         else 0,
         "address": payment.wallet.address,
         # A payment priced in a currency: what it is worth, and the rate each option's amount came from.
-        "price": _plain(payment.price),
+        "price": plain_decimal(payment.price),
         "currency": payment.currency or None,
         "options": [
             {
@@ -36,7 +36,7 @@ def public_status(payment):
                 "decimals": o.token.decimals,
                 "amount_due": format_units(o.amount, o.token.decimals),
                 "amount_paid": format_units(paid.get(o.token_id, 0), o.token.decimals),
-                "rate": _plain(o.rate),
+                "rate": plain_decimal(o.rate),
             }
             for o in options
         ],
@@ -44,14 +44,6 @@ def public_status(payment):
         "paid_signature": payment.paid_signature or None,
         "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
     }
-
-
-def _plain(value):
-    """A decimal as a string without trailing zeros (``"25"``, ``"138.8888888888889"``), or None."""
-    if value is None:
-        return None
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _amounts_seen(payment, options):

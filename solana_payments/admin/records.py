@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..amounts import format_price, plain_decimal
 from ..models import PaymentOption
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
 from .actions import (
@@ -40,7 +41,7 @@ class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelA
 
 class PaymentOptionInline(admin.TabularInline):
     model = PaymentOption
-    fields = ["token", "amount_display"]
+    fields = ["token", "amount_display", "rate_display", "rate_source", "rate_published_at", "off_peg"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -51,6 +52,17 @@ class PaymentOptionInline(admin.TabularInline):
     @admin.display(description="amount")
     def amount_display(self, option):
         return token_amount(option.amount, option.token)
+
+    @admin.display(description="rate")
+    def rate_display(self, option):
+        """One token in the payment's currency, ± the source's confidence, when priced in a currency."""
+        if option.rate is None:
+            return "-"
+        currency = option.payment.currency
+        text = f"1 {option.token} = {format_price(option.rate, currency)}"
+        if option.rate_confidence is not None:
+            text += f" ± {plain_decimal(option.rate_confidence)}"
+        return text
 
 
 class PaymentAdmin(
@@ -74,6 +86,7 @@ class PaymentAdmin(
         "status",
         "exception",
         "options_display",
+        "price_display",
         "paid_display",
         "refund_display",
         "wallet_link",
@@ -87,6 +100,7 @@ class PaymentAdmin(
         "wallet__state",
         PaymentFundsOnChainFilter,
         "paid_token",
+        "currency",
         "created_at",
     ]
     search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
@@ -98,6 +112,7 @@ class PaymentAdmin(
         "reference",
         "status",
         "exception",
+        "price_display",
         "expires_at",
         "wallet_link",
         "wallet_state",
@@ -112,7 +127,20 @@ class PaymentAdmin(
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["reference", "status", "exception", "expires_at", "wallet_link", "wallet_state"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    "status",
+                    "exception",
+                    "price_display",
+                    "expires_at",
+                    "wallet_link",
+                    "wallet_state",
+                ]
+            },
+        ),
         ("Paid", {"fields": ["paid_display", "signature_display", "payer", "paid_at", "refund_display"]}),
         ("Decisions", {"fields": ["decisions_display"]}),
         ("Customer", {"fields": ["label", "message", "email", "user", "metadata"]}),
@@ -132,6 +160,10 @@ class PaymentAdmin(
     @admin.display(description="options")
     def options_display(self, payment):
         return ", ".join(token_amount(o.amount, o.token) for o in payment.options.all())
+
+    @admin.display(description="price", ordering="price")
+    def price_display(self, payment):
+        return format_price(payment.price, payment.currency) or "-"
 
     @admin.display(description="paid", ordering="paid_amount")
     def paid_display(self, payment):

@@ -6,7 +6,7 @@ from django.db import connections
 from django.db.models import Aggregate, CharField, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat
 
-from ..amounts import format_units
+from ..amounts import format_units, plain_decimal
 from ..models import (
     Difference,
     OneTimeWallet,
@@ -100,6 +100,8 @@ class PaymentResource(SafeModelResource):
     wallet = text("wallet__address")
     wallet_state = text("wallet__state")
     options = column()
+    price = column()  # a payment priced in a currency: what it is worth ("" when priced in tokens)
+    currency = text("currency")
     paid_token = text("paid_token__symbol")
     paid_amount = column()
     signature = text("paid_signature")
@@ -121,6 +123,8 @@ class PaymentResource(SafeModelResource):
             "wallet",
             "wallet_state",
             "options",
+            "price",
+            "currency",
             "paid_token",
             "paid_amount",
             "signature",
@@ -150,6 +154,9 @@ class PaymentResource(SafeModelResource):
 
     def dehydrate_paid_amount(self, payment):
         return token_amount(payment.paid_amount, payment.paid_token)
+
+    def dehydrate_price(self, payment):
+        return plain_decimal(payment.price) or ""
 
 
 # -- wallets ------------------------------------------------------------------------------------------
