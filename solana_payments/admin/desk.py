@@ -220,8 +220,13 @@ class DeskMixin:
 
 def desk_notices(admin_site):
     """What waits for the desk, for the dashboard: runs awaiting approval, underpaid payments not
-    refunded, and the open differences reconcile found (one query)."""
-    from ..models import Difference, Payment, PaymentException
+    refunded, the open differences reconcile found, and stablecoins priced off their peg in the last day
+    (one query)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from ..models import Difference, Payment, PaymentException, PaymentOption
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
@@ -230,12 +235,16 @@ def desk_notices(admin_site):
         awaiting_approval=OperationRun.objects.filter(status=RunStatus.AWAITING_APPROVAL),
         underpaid=Payment.objects.filter(exception=PaymentException.UNDERPAID, refunded_amount=0),
         open_differences=Difference.objects.filter(is_open=True),
+        off_peg=PaymentOption.objects.filter(
+            off_peg=True, payment__created_at__gte=timezone.now() - datetime.timedelta(days=1)
+        ),
     )
     return {
         **counts,
         "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
         "underpaid_url": f"{payments}?exception__exact={PaymentException.UNDERPAID}",
         "differences_url": f"{differences}?is_open__exact=1",
+        "off_peg_url": f"{payments}?options__off_peg__exact=1",
     }
 
 

@@ -38,6 +38,23 @@ def not_dry_run():
     return ~Q(parameters__dry_run=True) | Q(parameters__dry_run__isnull=True)
 
 
+def settled_worth(since):
+    """``[(currency, total price, payments)]`` of the payments priced in a currency, created ``since`` and
+    settled: what the shop sold, in its own money (one aggregate query)."""
+    from ..amounts import plain_decimal
+    from ..models import SETTLED_STATUSES
+
+    rows = (
+        Payment.objects.filter(status__in=SETTLED_STATUSES, created_at__gte=since)
+        .exclude(currency="")
+        .order_by()
+        .values_list("currency")
+        .annotate(total=Sum("price"), n=Count("pk"))
+        .order_by("currency")
+    )
+    return [(currency, plain_decimal(total), n) for currency, total, n in rows]
+
+
 def sol(lamports):
     return f"{format_units(lamports or 0, 9)} SOL"
 

@@ -154,6 +154,10 @@ class PaymentAdmin(
     def has_add_permission(self, request):
         return False  # payments are created by the shop's code through create_payment()
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # the dashboard's off-peg notice links to the payments with a stablecoin priced off its peg
+        return lookup == "options__off_peg__exact" or super().lookup_allowed(lookup, value, request)
+
     def has_delete_permission(self, request, obj=None):
         return False  # a payment owns a wallet that may hold money
 
