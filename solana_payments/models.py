@@ -279,12 +279,13 @@ class PaymentOption(models.Model):
     amount = models.PositiveBigIntegerField(
         help_text=_("In base units (lamports or the token's smallest unit).")
     )
-    # For a payment priced in a currency: the rate locked at creation (one token in that currency).
-    rate = models.DecimalField(max_digits=32, decimal_places=16, null=True, blank=True)
+    # For a payment priced in a currency: the rate locked at creation (one token in that currency), kept
+    # as an exact decimal string (SQLite's decimals are floats).
+    rate = models.CharField(max_length=40, blank=True, help_text=_("One token in the payment's currency."))
     rate_source = models.CharField(max_length=64, blank=True)
     rate_published_at = models.DateTimeField(null=True, blank=True)
-    rate_confidence = models.DecimalField(
-        max_digits=32, decimal_places=16, null=True, blank=True, help_text=_("± in the payment's currency.")
+    rate_confidence = models.CharField(
+        max_length=40, blank=True, help_text=_("± in the payment's currency, when the source gives one.")
     )
     off_peg = models.BooleanField(
         default=False, help_text=_("A pegged stablecoin outside PEG_BAND_PERCENT: priced at its own rate.")
@@ -301,6 +302,13 @@ class PaymentOption(models.Model):
 
     def __str__(self):
         return f"{self.amount} {self.token}"
+
+    @property
+    def rate_value(self):
+        """The rate as a ``Decimal`` (None for an option priced in tokens)."""
+        from decimal import Decimal
+
+        return Decimal(self.rate) if self.rate else None
 
 
 class OperationKind(models.TextChoices):

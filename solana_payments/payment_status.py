@@ -36,7 +36,7 @@ def public_status(payment):
                 "decimals": o.token.decimals,
                 "amount_due": format_units(o.amount, o.token.decimals),
                 "amount_paid": format_units(paid.get(o.token_id, 0), o.token.decimals),
-                "rate": plain_decimal(o.rate),
+                "rate": o.rate or None,
             }
             for o in options
         ],

@@ -93,10 +93,13 @@ def amount_for(price, rate, decimals):
         return int(units.to_integral_value(rounding=ROUND_CEILING))
 
 
-def stored_rate(value, places=16):
-    """A rate as the database keeps it (``DecimalField(decimal_places=16)``), rounded to the nearest."""
+def stored_rate(value, digits=20):
+    """A rate as the database keeps it: a plain decimal string of at most ``digits`` significant digits
+    (``""`` for none). The amounts were computed from the full rate already."""
+    from .amounts import plain_decimal
+
     if value is None:
-        return None
+        return ""
     with localcontext() as ctx:
         ctx.prec = 60
-        return value.quantize(Decimal(1).scaleb(-places))
+        return plain_decimal(value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1)))

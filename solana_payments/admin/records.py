@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..amounts import format_price, plain_decimal
+from ..amounts import format_price
 from ..models import PaymentOption
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
 from .actions import (
@@ -56,12 +56,12 @@ class PaymentOptionInline(admin.TabularInline):
     @admin.display(description="rate")
     def rate_display(self, option):
         """One token in the payment's currency, ± the source's confidence, when priced in a currency."""
-        if option.rate is None:
+        if not option.rate:
             return "-"
         currency = option.payment.currency
-        text = f"1 {option.token} = {format_price(option.rate, currency)}"
-        if option.rate_confidence is not None:
-            text += f" ± {plain_decimal(option.rate_confidence)}"
+        text = f"1 {option.token} = {option.rate} {currency}"
+        if option.rate_confidence:
+            text += f" ± {option.rate_confidence}"
         return text
 
 

@@ -17,22 +17,12 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from ..chain.errors import SolanaPaymentsError
 from ..conf import app_settings
+from ..exceptions import RateUnavailable, SolanaPaymentsError
 
 logger = logging.getLogger(__name__)
 
-
-class RateUnavailable(SolanaPaymentsError):
-    """No configured source gave a usable rate for some pair; ``problems`` says what each answered."""
-
-    def __init__(self, problems):
-        self.problems = problems  # {(asset, currency): ["source: why", ...]}
-        detail = "; ".join(
-            f"{asset} in {currency}: {', '.join(why) or 'no source configured'}"
-            for (asset, currency), why in problems.items()
-        )
-        super().__init__(f"No usable exchange rate: {detail}.")
+__all__ = ["Quote", "RateSource", "RateSourceError", "RateUnavailable", "configured_sources", "read_quotes"]
 
 
 class RateSourceError(SolanaPaymentsError):

@@ -25,11 +25,16 @@ def options_of(payment):
 
 
 def nothing_written():
-    return (Payment.objects.count(), OneTimeWallet.objects.count(), PaymentOption.objects.count()) == (
-        0,
-        0,
-        0,
-    )
+    rows = Payment.objects.count(), OneTimeWallet.objects.count(), PaymentOption.objects.count()
+    return rows == (0, 0, 0)
+
+
+@pytest.fixture
+def fee_payer_untouched(shop):
+    """After the test: the fee payer paid nothing (no token account was created for a refused payment)."""
+    before = shop.localnet.get_balance(shop.localnet.fee_payer.pubkey())
+    yield
+    assert shop.localnet.get_balance(shop.localnet.fee_payer.pubkey()) == before
 
 
 def test_a_eur_payment_gets_its_sol_and_usdc_amounts_from_the_onchain_feeds(feeds, localnet):
@@ -41,11 +46,12 @@ def test_a_eur_payment_gets_its_sol_and_usdc_amounts_from_the_onchain_feeds(feed
     assert options["SOL"].amount == 180_000_000
     assert options["USDC"].amount == 27_000_000
     sol = options["SOL"]
-    # (SQLite keeps a decimal as a double: 15 significant digits; PostgreSQL keeps all 16 places)
-    assert abs(sol.rate - Decimal(150) / Decimal("1.08")) < Decimal("1e-12")
+    assert sol.rate == "138.88888888888888889"  # 150 / 1.08, exact to 20 significant digits
+    assert abs(sol.rate_value - Decimal(150) / Decimal("1.08")) < Decimal("1e-17")
     assert sol.rate_source == "pyth"
     assert abs(sol.rate_published_at.timestamp() - time.time()) < 30
-    assert sol.rate_confidence > 0  # the local feeds publish ±0.05%
+    # ±0.05% on each of the two feeds
+    assert abs(Decimal(sol.rate_confidence) - sol.rate_value / 1000) < Decimal("1e-17")
     assert options["USDC"].rate_source == "pyth (at par with USD)" and not options["USDC"].off_peg
     # and the wallet's token account was created on chain as for any payment
     assert OneTimeWallet.objects.get().rent_paid > 0
@@ -64,9 +70,9 @@ def test_a_stale_feed_falls_back_to_the_http_source(feeds, coingecko, configure)
     payment = eur_payment()
     sol = options_of(payment)["SOL"]
     assert sol.rate_source == "coingecko"
-    assert sol.rate == Decimal("140")
+    assert sol.rate == "140"
     assert sol.amount == 178_571_429  # 25 / 140 SOL, rounded up
-    assert sol.rate_confidence is None
+    assert sol.rate_confidence == ""  # CoinGecko publishes no confidence
     assert options_of(payment)["USDC"].rate_source.startswith("pyth")
 
 
@@ -77,7 +83,9 @@ def test_a_stale_feed_falls_back_to_the_http_source(feeds, coingecko, configure)
         ({"code": "SOL", "price": "150", "confidence": "6"}, "wider than RATE_MAX_CONFIDENCE_PERCENT"),
     ],
 )
-def test_a_zero_rate_or_a_confidence_too_wide_refuses_and_writes_nothing(feeds, coingecko, feed, reason):
+def test_a_zero_rate_or_a_confidence_too_wide_refuses_and_writes_nothing(
+    feeds, coingecko, feed, reason, fee_payer_untouched
+):
     feeds(feed.pop("code"), feed.pop("price"), **feed)
     coingecko.status = 500
     with pytest.raises(RateUnavailable, match=reason) as refused:
@@ -86,7 +94,9 @@ def test_a_zero_rate_or_a_confidence_too_wide_refuses_and_writes_nothing(feeds, 
     assert nothing_written()
 
 
-def test_an_outage_of_every_source_refuses_and_writes_nothing(feeds, coingecko, localnet, configure):
+def test_an_outage_of_every_source_refuses_and_writes_nothing(
+    feeds, coingecko, localnet, configure, fee_payer_untouched
+):
     configure(RATE_TIMEOUT=1.0)
     localnet.set_faults(rate_5xx=1.0, methods=("getMultipleAccounts",))
     coingecko.stop()
@@ -110,7 +120,7 @@ def test_token_priced_payments_are_unchanged(feeds):
     payment = create_payment({"SOL": Decimal("0.5")})
     assert (payment.price, payment.currency) == (None, "")
     (option,) = payment.options.all()
-    assert (option.amount, option.rate, option.rate_source) == (500_000_000, None, "")
+    assert (option.amount, option.rate, option.rate_source, option.rate_value) == (500_000_000, "", "", None)
 
 
 @pytest.mark.parametrize(
