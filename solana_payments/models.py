@@ -1,6 +1,7 @@
 """The app's records: tokens, payments and their options, one-time wallets, and operation runs."""
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -42,6 +43,30 @@ class PaymentToken(models.Model):
     @property
     def is_native(self):
         return self.mint is None
+
+
+class PriceField(models.BigIntegerField):
+    """A price with up to 8 decimal places, kept exactly as a whole number of 10^-8 units and read back
+    as a ``Decimal``. Never a float, on any database: SQLite keeps a ``DecimalField`` as a float, and its
+    conversion of a decimal string to a number was seen to store NULL in a process running LiteSVM."""
+
+    PLACES = 8
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Decimal(int(value)).scaleb(-self.PLACES)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(str(value))
+
+    def get_prep_value(self, value):
+        if value is None or hasattr(value, "as_sql"):
+            return value
+        units = self.to_python(value).scaleb(self.PLACES)
+        if units != units.to_integral_value():
+            raise ValueError(f"a price has at most {self.PLACES} decimal places, not {value}")
+        return int(units)
 
 
 class PaymentStatus(models.TextChoices):
@@ -227,9 +252,7 @@ class Payment(models.Model):
         help_text=_("Base units of the paid token refunded so far, from any wallet."),
     )
     # A payment priced in the shop's currency: its options' amounts were computed from rates at creation.
-    price = models.DecimalField(
-        max_digits=24, decimal_places=8, null=True, blank=True, help_text=_("In the payment's currency.")
-    )
+    price = PriceField(null=True, blank=True, help_text=_("In the payment's currency."))
     currency = models.CharField(
         max_length=8, blank=True, help_text=_("Empty for a payment priced in tokens.")
     )
@@ -306,8 +329,6 @@ class PaymentOption(models.Model):
     @property
     def rate_value(self):
         """The rate as a ``Decimal`` (None for an option priced in tokens)."""
-        from decimal import Decimal
-
         return Decimal(self.rate) if self.rate else None
 
 
