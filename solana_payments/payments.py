@@ -51,13 +51,15 @@ def create_payment(options=None, *, price=None, currency=None, tokens=None, expi
         raise TypeError(f"create_payment() got unexpected fields: {', '.join(unknown)}")
     if price is None and currency is None and tokens is None:
         amounts = [(token, base, {}) for token, base in _validated_amounts(options)]
+        deadline = timezone.now() + _validity(expires_in)
+        receiver = _receiver_address()
     elif options is not None:
         raise ValueError("Give either options (amounts in tokens) or price, currency and tokens, not both.")
     else:
+        deadline = timezone.now() + _validity(expires_in)  # everything else is checked before rates are read
+        receiver = _receiver_address()
         amounts, fields = _priced_amounts(price, currency, tokens), dict(fields)
         fields["price"], fields["currency"] = clean_price(price, currency)
-    deadline = timezone.now() + _validity(expires_in)
-    receiver = _receiver_address()
 
     keypair, encrypted = new_wallet_secret()
     try:

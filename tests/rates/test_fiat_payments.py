@@ -132,6 +132,7 @@ def test_token_priced_payments_are_unchanged(feeds):
         ({"price": "25", "currency": "€", "tokens": ["SOL"]}, "currency code"),
         ({"price": "25", "currency": "EUR", "tokens": ["DOGE"]}, "Unknown token 'DOGE'"),
         ({"options": {"SOL": "1"}, "price": "25", "currency": "EUR", "tokens": ["SOL"]}, "not both"),
+        ({"price": "25", "currency": "EUR", "tokens": ["SOL"], "expires_in": -5}, "expires_in must be"),
     ],
 )
 def test_bad_prices_are_refused_before_any_rate_is_read(shop, localnet, kwargs, message):
