@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from ..chain.urls import redact_urls
 from ..conf import app_settings
 from ..exceptions import RateUnavailable, SolanaPaymentsError
 
@@ -97,15 +98,16 @@ def read_quotes(pairs, *, sources=None):
         try:
             answered = source.quotes(list(missing)) or {}
         except Exception as exc:  # a source that is down or broken hands every pair to the next one
-            logger.warning("rate source %s failed: %s", name, exc)
+            why = redact_urls(exc)  # a source's message may name its URL, API key included
+            logger.warning("rate source %s failed: %s", name, why)
             for pair in missing:
-                problems[pair].append(f"{name}: {exc}")
+                problems[pair].append(f"{name}: {why}")
             continue
         now = timezone.now()
         for pair in missing:
             quote = answered.get(pair)
             if not isinstance(quote, Quote):
-                problems[pair].append(f"{name}: {quote or 'no rate'}")
+                problems[pair].append(f"{name}: {redact_urls(quote or 'no rate')}")
                 continue
             problem = problem_of(quote, now)
             if problem:

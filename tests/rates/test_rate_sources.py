@@ -116,3 +116,19 @@ class FixedRates:
             pair: Quote(*pair, rate=Decimal("123.45"), source=self.name, published_at=timezone.now())
             for pair in pairs
         }
+
+
+def test_a_sources_error_never_carries_its_urls_secrets(configure, db, caplog):
+    configure(RATE_SOURCES=["tests.rates.test_rate_sources.LeakyRates"])
+    with pytest.raises(RateUnavailable) as refused:
+        read_quotes([("SOL", "EUR")])
+    for text in (str(refused.value), caplog.text):
+        assert "HTTP 500 from https://rates.example/api?***" in text
+        assert "s3cret-key" not in text
+
+
+class LeakyRates:
+    name = "leaky"
+
+    def quotes(self, pairs):
+        raise RuntimeError("HTTP 500 from https://rates.example/api?key=s3cret-key")
