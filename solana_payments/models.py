@@ -254,7 +254,11 @@ class Payment(models.Model):
     # A payment priced in the shop's currency: its options' amounts were computed from rates at creation.
     price = PriceField(null=True, blank=True, help_text=_("In the payment's currency."))
     currency = models.CharField(
-        max_length=8, blank=True, help_text=_("Empty for a payment priced in tokens.")
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Empty for a payment priced in tokens."),
     )
     metadata = models.JSONField(default=dict, blank=True)
     label = models.CharField(max_length=200, blank=True)
@@ -304,14 +308,26 @@ class PaymentOption(models.Model):
     )
     # For a payment priced in a currency: the rate locked at creation (one token in that currency), kept
     # as an exact decimal string (SQLite's decimals are floats).
-    rate = models.CharField(max_length=40, blank=True, help_text=_("One token in the payment's currency."))
-    rate_source = models.CharField(max_length=64, blank=True)
+    rate = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("One token in the payment's currency."),
+    )
+    rate_source = models.CharField(max_length=64, blank=True, default="", db_default="")
     rate_published_at = models.DateTimeField(null=True, blank=True)
     rate_confidence = models.CharField(
-        max_length=40, blank=True, help_text=_("± in the payment's currency, when the source gives one.")
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("± in the payment's currency, when the source gives one."),
     )
     off_peg = models.BooleanField(
-        default=False, help_text=_("A pegged stablecoin outside PEG_BAND_PERCENT: priced at its own rate.")
+        default=False,
+        db_default=False,
+        help_text=_("A pegged stablecoin outside PEG_BAND_PERCENT: priced at its own rate."),
     )
 
     class Meta:

@@ -19,7 +19,9 @@ def priced(feeds):
 def test_the_changelist_and_the_payment_page_show_the_price_and_each_rate(admin_client, priced):
     changelist = admin_client.get(reverse("admin:solana_payments_payment_changelist")).content.decode()
     assert "25 EUR" in changelist
-    assert "?currency=EUR" in changelist  # the currency filter
+    create_payment({"SOL": Decimal("0.5")})
+    eur = admin_client.get(reverse("admin:solana_payments_payment_changelist") + "?currency=EUR")
+    assert list(eur.context["cl"].result_list) == [priced]
     page = admin_client.get(
         reverse("admin:solana_payments_payment_change", args=[priced.pk])
     ).content.decode()
