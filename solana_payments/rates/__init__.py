@@ -64,12 +64,15 @@ def configured_sources():
 def problem_of(quote, now=None):
     """Why ``quote`` is not a price (an error of its source), or ``""``."""
     rate = quote.rate
+    published = quote.published_at
+    if not isinstance(published, datetime.datetime) or timezone.is_naive(published):
+        return f"publish time {published!r} is not an aware datetime"
     if not isinstance(rate, Decimal) or not rate.is_finite():
         return f"rate {rate!r} is not a finite number"
     if rate <= 0:
         return f"rate {rate} is zero or negative"
     now = now or timezone.now()
-    age = (now - quote.published_at).total_seconds()
+    age = (now - published).total_seconds()
     if age > app_settings.RATE_MAX_AGE_SECONDS:
         return (
             f"stale: published {int(age)} s ago (RATE_MAX_AGE_SECONDS is {app_settings.RATE_MAX_AGE_SECONDS})"
@@ -97,6 +100,8 @@ def read_quotes(pairs, *, sources=None):
         name = getattr(source, "name", type(source).__name__)
         try:
             answered = source.quotes(list(missing)) or {}
+            if not isinstance(answered, dict):
+                raise TypeError(f"quotes() answered a {type(answered).__name__}, not a dict")
         except Exception as exc:  # a source that is down or broken hands every pair to the next one
             why = redact_urls(exc)  # a source's message may name its URL, API key included
             logger.warning("rate source %s failed: %s", name, why)
@@ -110,6 +115,8 @@ def read_quotes(pairs, *, sources=None):
                 problems[pair].append(f"{name}: {redact_urls(quote or 'no rate')}")
                 continue
             problem = problem_of(quote, now)
+            if (quote.asset, quote.currency) != pair:
+                problem = f"answered {quote.asset} in {quote.currency}"
             if problem:
                 logger.warning("rate source %s: %s in %s refused: %s", name, *pair, problem)
                 problems[pair].append(f"{name}: {problem}")

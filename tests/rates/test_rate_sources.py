@@ -132,3 +132,27 @@ class LeakyRates:
 
     def quotes(self, pairs):
         raise RuntimeError("HTTP 500 from https://rates.example/api?key=s3cret-key")
+
+
+def test_answers_that_are_not_prices_are_errors_of_their_source(configure, db):
+    configure(RATE_SOURCES=["tests.rates.test_rate_sources.ConfusedRates"])
+    with pytest.raises(RateUnavailable) as refused:
+        read_quotes([("SOL", "EUR"), ("USDC", "EUR")])
+    assert "SOL in EUR: confused: answered SOL in USD" in str(refused.value)
+    assert "USDC in EUR: confused: publish time " in str(refused.value)
+
+
+class ConfusedRates:
+    name = "confused"
+
+    def quotes(self, pairs):
+        import datetime
+
+        from django.utils import timezone
+
+        from solana_payments.rates import Quote
+
+        return {
+            ("SOL", "EUR"): Quote("SOL", "USD", Decimal(150), self.name, timezone.now()),
+            ("USDC", "EUR"): Quote("USDC", "EUR", Decimal(1), self.name, datetime.datetime(2026, 1, 1)),
+        }
