@@ -29,10 +29,10 @@ def clean_price(price, currency):
         raise ValueError(f"price must be a decimal number, not {price!r}.") from None
     if isinstance(price, (bool, float)) or not value.is_finite() or value <= 0:
         raise ValueError(f"price must be a positive decimal number (a Decimal or a string), not {price!r}.")
-    if value.as_tuple().exponent < -8:
+    if value.normalize().as_tuple().exponent < -8:
         raise ValueError("price has more than 8 decimal places.")
     code = str(currency or "").strip().upper()
-    if not code.isalpha() or not 3 <= len(code) <= 8:
+    if not (code.isascii() and code.isalpha()) or not 3 <= len(code) <= 8:
         raise ValueError(f"currency must be a currency code such as 'EUR', not {currency!r}.")
     return value, code
 
