@@ -180,3 +180,12 @@ def test_without_a_tolerance_a_short_payment_stays_open(shop, feeds):
     payment.refresh_from_db()
     assert (payment.status, payment.exception) == ("initiated", "")
     shop.assert_money_conserved()
+
+
+def test_a_price_in_a_currency_costs_one_rpc_request_for_every_feed(feeds, localnet):
+    localnet.reset_counts()
+    create_payment(price=Decimal("25.00"), currency="EUR", tokens=["SOL"])
+    assert localnet.request_counts == {"getMultipleAccounts": 1}  # SOL/USD and EUR/USD together
+    localnet.reset_counts()
+    create_payment(price=Decimal("25.00"), currency="EUR", tokens=["SOL", "USDC", "PYUSD"])
+    assert localnet.request_counts["getMultipleAccounts"] == 1  # and then the token accounts, as ever
