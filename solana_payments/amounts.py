@@ -50,8 +50,17 @@ def from_base_units(base, decimals):
 
 def format_units(base, decimals):
     """A plain decimal string without trailing zeros, for tables and exports."""
-    value = from_base_units(base, decimals)
+    return plain_decimal(from_base_units(base, decimals)) or ""
+
+
+def plain_decimal(value):
+    """``Decimal('25.00000000')`` -> ``"25"``: no exponent, no trailing zeros; ``None`` stays ``None``."""
     if value is None:
-        return ""
+        return None
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_price(price, currency):
+    """``"25 EUR"`` for a payment priced in a currency, ``""`` for one priced in tokens."""
+    return f"{plain_decimal(price)} {currency}" if currency and price is not None else ""

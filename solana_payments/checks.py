@@ -35,6 +35,7 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_big_tables()
     errors += _check_webhooks()
     errors += _check_max_validity()
+    errors += _check_rates()
     return errors
 
 
@@ -430,3 +431,89 @@ def _check_max_validity():
             "E017",
         )
     ]
+
+
+def _check_rates():
+    """Prices in the shop's currency (E024-E028)."""
+    errors = []
+    sources = app_settings.RATE_SOURCES
+    if isinstance(sources, str) or not isinstance(sources, (list, tuple)):
+        errors.append(_error(f"RATE_SOURCES must be a list of dotted paths, not {sources!r}.", None, "E024"))
+        sources = ()
+    for path in sources:
+        try:
+            source = import_string(str(path))
+        except ImportError as exc:
+            errors.append(_error(f"RATE_SOURCES: cannot import {path!r}: {exc}", None, "E024"))
+            continue
+        if not callable(getattr(source, "quotes", None)):
+            errors.append(
+                _error(
+                    f"RATE_SOURCES: {path!r} has no quotes() method.",
+                    "A rate source is a class with one method, quotes(pairs).",
+                    "E024",
+                )
+            )
+    errors += _check_feeds()
+    for name in ("COINGECKO_IDS", "PEGGED_TOKENS"):
+        value = getattr(app_settings, name)
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            errors.append(_error(f"{name} must map token symbols to strings, not {value!r}.", None, "E026"))
+    url = urlsplit(str(app_settings.COINGECKO_URL or ""))
+    if url.scheme not in ("http", "https") or not url.hostname:
+        errors.append(
+            _error(
+                "COINGECKO_URL is not an http(s) URL.", "Default: 'https://api.coingecko.com/api/v3'.", "E027"
+            )
+        )
+    for name, minimum in (
+        ("RATE_MAX_AGE_SECONDS", 1),
+        ("RATE_TIMEOUT", 0.1),
+        ("RATE_MAX_CONFIDENCE_PERCENT", 0),
+        ("PEG_BAND_PERCENT", 0),
+        ("PAYMENT_TOLERANCE_PERCENT", 0),
+    ):
+        value = getattr(app_settings, name)
+        if not _is_percentage_or_number(value) or value < minimum:
+            errors.append(
+                _error(f"{name} must be a number of {minimum} or more, not {value!r}.", None, "E028")
+            )
+    tolerance = app_settings.PAYMENT_TOLERANCE_PERCENT
+    if _is_percentage_or_number(tolerance) and tolerance >= 100:
+        errors.append(
+            _error(
+                f"PAYMENT_TOLERANCE_PERCENT is {tolerance}: any payment at all would settle.",
+                "A tolerance is a small percentage, such as 1.",
+                "E028",
+            )
+        )
+    return errors
+
+
+def _is_percentage_or_number(value):
+    from decimal import Decimal
+
+    return (isinstance(value, Decimal) and value.is_finite()) or _is_number(value)
+
+
+def _check_feeds():
+    from .chain.keypairs import parse_pubkey
+
+    feeds = app_settings.PYTH_FEEDS
+    if not isinstance(feeds, dict):
+        return [_error(f"PYTH_FEEDS must map codes to feed account addresses, not {feeds!r}.", None, "E025")]
+    errors = []
+    for code, address in feeds.items():
+        try:
+            parse_pubkey(address)
+        except (ValueError, TypeError) as exc:
+            errors.append(
+                _error(
+                    f"PYTH_FEEDS[{code!r}] is not a Solana address: {exc}",
+                    "Use the address of the PriceUpdateV2 account quoting it in USD.",
+                    "E025",
+                )
+            )
+    return errors

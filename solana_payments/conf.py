@@ -47,6 +47,26 @@ DEFAULTS = {
     "SCHEDULES": {},
     "PROGRESS_EVERY_SECONDS": 2.0,
     "CONFIRM_TIMEOUT_SECONDS": 60.0,  # how long a run waits for its transactions to confirm
+    # Prices in the shop's currency (create_payment(price=..., currency=..., tokens=[...]))
+    "RATE_SOURCES": [  # tried in order for each rate; a source that fails or is stale hands over to the next
+        "solana_payments.rates.pyth.PythRates",
+        "solana_payments.rates.coingecko.CoinGeckoRates",
+    ],
+    # Pyth PriceUpdateV2 accounts (mainnet push-oracle feeds, shard 0), each quoting one asset in USD.
+    "PYTH_FEEDS": {
+        "SOL": "7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE",  # SOL/USD
+        "USDC": "Dpw1EAVrSB1ibxiDQyTAW6Zip3J4Btk2x4SgApQCeFbX",  # USDC/USD
+        "PYUSD": "9zXQxpYH3kYhtoybmZfUNNCRVuud7fY9jswTg1hLyT8k",  # PYUSD/USD
+        "EUR": "Fu76ChamBDjE8UuGLV6GP2AcPPSU6gjhkNhAyuoPm7ny",  # EUR/USD
+    },
+    "RATE_MAX_AGE_SECONDS": 120,  # an older rate is stale: an error of its source, never a price
+    "RATE_MAX_CONFIDENCE_PERCENT": 1.0,  # a wider confidence interval (relative to the price) is refused
+    "COINGECKO_URL": "https://api.coingecko.com/api/v3",  # the HTTP fallback's simple-price API
+    "COINGECKO_IDS": {"SOL": "solana", "USDC": "usd-coin", "PYUSD": "paypal-usd"},
+    "RATE_TIMEOUT": 5.0,  # seconds per HTTP rate request
+    "PEGGED_TOKENS": {"USDC": "USD", "PYUSD": "USD"},  # stablecoins and the currency they are pegged to
+    "PEG_BAND_PERCENT": 0.5,  # within this of its peg, a stablecoin is priced at par
+    "PAYMENT_TOLERANCE_PERCENT": 0,  # a payment short by no more than this settles (underpaid_within_tolerance)
     # Admin
     "EXPLORER_URL": "https://explorer.solana.com/tx/{signature}?cluster={cluster}",
     "CLUSTER": "mainnet-beta",

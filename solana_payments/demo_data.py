@@ -39,17 +39,35 @@ SHOP_PLAN = [
     ("abandoned", 16),  # never paid, deadline passed: expire, then reclaim
     ("open", 10),  # checkout still running
 ]
-OPTION_SETS = [
-    {"SOL": "0.25"},
-    {"USDC": "19.99"},
-    {"PYUSD": "42.5"},
-    {"SOL": "0.5", "USDC": "75"},
-    {"USDC": "12.000001", "PYUSD": "12.000001"},
+# The shop prices its goods in euros: (price in EUR, the tokens its customer may pay with).
+PRICE_SETS = [
+    ("24.90", ["SOL"]),
+    ("19.99", ["USDC"]),
+    ("42.50", ["PYUSD"]),
+    ("75.00", ["SOL", "USDC"]),
+    ("12.00", ["USDC", "PYUSD"]),
 ]
+SHOP_CURRENCY = "EUR"
+# USD prices of the local chain's Pyth feeds (SOL/USD, USDC/USD, PYUSD/USD, EUR/USD).
+DEMO_FEED_PRICES = {"SOL": "150", "USDC": "1", "PYUSD": "1", "EUR": "1.08"}
+
+
+def start_price_feeds(localnet, prices=None):
+    """Put the demo's price feeds on the local chain at the addresses ``PYTH_FEEDS`` reads, and keep them
+    fresh (a ``FeedKeeper``: stop it when the chain stops)."""
+    from .conf import app_settings
+    from .localnet.prices import FeedKeeper
+
+    feeds = app_settings.PYTH_FEEDS
+    prices = DEMO_FEED_PRICES if prices is None else prices
+    return FeedKeeper(
+        localnet, {feeds[code]: price for code, price in prices.items() if code in feeds}
+    ).start()
 
 
 def seed_shop(rpc_url, *, seed=7, out=None):
-    """Seed a realistic shop with real customer transfers on the localnet. Returns the payments by kind."""
+    """Seed a realistic shop, priced in euros, with real customer transfers on the localnet (its price
+    feeds must be up: ``start_price_feeds``). Returns the payments by kind."""
     import datetime
     import random
     from decimal import Decimal
@@ -57,7 +75,6 @@ def seed_shop(rpc_url, *, seed=7, out=None):
     from django.db.models import F
     from django.utils import timezone
 
-    from .amounts import to_base_units
     from .localnet.customers import pay
     from .models import Payment
     from .operations.base import run_operation
@@ -70,10 +87,12 @@ def seed_shop(rpc_url, *, seed=7, out=None):
     for kind, count in SHOP_PLAN:
         made[kind] = []
         for _ in range(count):
-            options = rng.choice(OPTION_SETS)
+            price, symbols = rng.choice(PRICE_SETS)
             order = next(labels)
             payment = create_payment(
-                {symbol: Decimal(amount) for symbol, amount in options.items()},
+                price=Decimal(price),
+                currency=SHOP_CURRENCY,
+                tokens=symbols,
                 label=f"Order #{order}",
                 email=f"customer{order}@example.com",
                 metadata={"demo": kind},
@@ -86,9 +105,9 @@ def seed_shop(rpc_url, *, seed=7, out=None):
             if kind in ("underpaid", "late", "abandoned"):
                 deadline = created + datetime.timedelta(minutes=15)
             Payment.objects.filter(pk=payment.pk).update(created_at=created, expires_at=deadline)
-            symbol = rng.choice(sorted(options))
+            symbol = rng.choice(sorted(symbols))
             token = tokens[symbol]
-            amount = to_base_units(Decimal(options[symbol]), token.decimals)
+            amount = payment.options.get(token=token).amount
             paid = {
                 "settled": amount,
                 "unnoticed": amount,

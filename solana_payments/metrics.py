@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from .conf import app_settings
 from .dry_runs import not_dry_run
 from .models import (
+    SETTLED_STATUSES,
     ItemOutcome,
     OneTimeWallet,
     OperationKind,
@@ -38,11 +39,19 @@ PREFIX = "solana_payments_"
 
 
 def database_figures(now=None):
-    """Every figure the database gives, from nine queries whatever the size of the tables."""
+    """Every figure the database gives, from ten queries whatever the size of the tables."""
     from .funds import funds_by_symbol
 
     now = now or timezone.now()
     payments = list(Payment.objects.order_by().values_list("status", "exception").annotate(n=Count("pk")))
+    worth = list(
+        Payment.objects.filter(status__in=SETTLED_STATUSES)
+        .exclude(currency="")
+        .order_by()
+        .values_list("currency")
+        .annotate(total=Sum("price"))
+        .order_by("currency")
+    )
     wallets = list(OneTimeWallet.objects.order_by().values_list("state").annotate(n=Count("pk")))
     funds = funds_by_symbol()  # from the last chain reads, as on the dashboard
     # Previews (dry runs) read the chain and change nothing: they are no run, success or failure to
@@ -73,6 +82,7 @@ def database_figures(now=None):
     return {
         "computed_at": now.timestamp(),
         "payments": [(s, e or "none", n) for s, e, n in payments],
+        "settled_value": [(currency, float(total or 0)) for currency, total in worth],
         "wallets": wallets,
         "funds_waiting": sorted(funds["waiting"].items()),
         "funds_held": sorted(funds["held"].items()),
@@ -121,6 +131,12 @@ class SolanaPaymentsCollector:
             return metric
 
         yield gauge("payments", "Payments by status and exception.", ["status", "exception"], f["payments"])
+        yield gauge(
+            "payments_settled_value",
+            "What the settled payments priced in a currency were worth (their prices), per currency.",
+            ["currency"],
+            f.get("settled_value", []),
+        )
         yield gauge("wallets", "One-time wallets by state.", ["state"], f["wallets"])
         yield gauge(
             "funds_waiting_base_units",

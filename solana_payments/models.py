@@ -1,6 +1,7 @@
 """The app's records: tokens, payments and their options, one-time wallets, and operation runs."""
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -44,6 +45,30 @@ class PaymentToken(models.Model):
         return self.mint is None
 
 
+class PriceField(models.BigIntegerField):
+    """A price with up to 8 decimal places, kept exactly as a whole number of 10^-8 units and read back
+    as a ``Decimal``. Never a float, on any database: SQLite keeps a ``DecimalField`` as a float, and its
+    conversion of a decimal string to a number was seen to store NULL in a process running LiteSVM."""
+
+    PLACES = 8
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Decimal(int(value)).scaleb(-self.PLACES)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(str(value))
+
+    def get_prep_value(self, value):
+        if value is None or hasattr(value, "as_sql"):
+            return value
+        units = self.to_python(value).scaleb(self.PLACES)
+        if units != units.to_integral_value():
+            raise ValueError(f"a price has at most {self.PLACES} decimal places, not {value}")
+        return int(units)
+
+
 class PaymentStatus(models.TextChoices):
     INITIATED = "initiated", _("initiated")
     PROCESSED = "processed", _("processed")
@@ -63,6 +88,8 @@ class PaymentException(models.TextChoices):
     TOPPED_UP = "topped_up", _("topped up after settlement")
     PAID_TWICE = "paid_twice", _("paid twice")
     SEVERAL_PAYERS = "several_payers", _("paid by several senders")
+    # Settled: short by no more than PAYMENT_TOLERANCE_PERCENT of the option's amount.
+    UNDERPAID_WITHIN_TOLERANCE = "underpaid_within_tolerance", _("underpaid within tolerance")
 
 
 class WalletState(models.TextChoices):
@@ -216,7 +243,7 @@ class PaymentQuerySet(models.QuerySet):
 class Payment(models.Model):
     reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.INITIATED)
-    exception = models.CharField(max_length=16, choices=PaymentException.choices, default="", blank=True)
+    exception = models.CharField(max_length=32, choices=PaymentException.choices, default="", blank=True)
     expires_at = models.DateTimeField()
     wallet = models.OneToOneField(OneTimeWallet, on_delete=models.PROTECT, related_name="payment")
     paid_token = models.ForeignKey(
@@ -230,6 +257,15 @@ class Payment(models.Model):
         default=0,
         editable=False,
         help_text=_("Base units of the paid token refunded so far, from any wallet."),
+    )
+    # A payment priced in the shop's currency: its options' amounts were computed from rates at creation.
+    price = PriceField(null=True, blank=True, help_text=_("In the payment's currency."))
+    currency = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Empty for a payment priced in tokens."),
     )
     metadata = models.JSONField(default=dict, blank=True)
     label = models.CharField(max_length=200, blank=True)
@@ -277,6 +313,29 @@ class PaymentOption(models.Model):
     amount = models.PositiveBigIntegerField(
         help_text=_("In base units (lamports or the token's smallest unit).")
     )
+    # For a payment priced in a currency: the rate locked at creation (one token in that currency), kept
+    # as an exact decimal string (SQLite's decimals are floats).
+    rate = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("One token in the payment's currency."),
+    )
+    rate_source = models.CharField(max_length=64, blank=True, default="", db_default="")
+    rate_published_at = models.DateTimeField(null=True, blank=True)
+    rate_confidence = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("± in the payment's currency, when the source gives one."),
+    )
+    off_peg = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text=_("A pegged stablecoin outside PEG_BAND_PERCENT: priced at its own rate."),
+    )
 
     class Meta:
         ordering = ["payment_id", "token__symbol"]
@@ -291,6 +350,11 @@ class PaymentOption(models.Model):
         from .amounts import format_units
 
         return f"{format_units(self.amount, self.token.decimals)} {self.token}"  # in token units: "0.25 SOL"
+
+    @property
+    def rate_value(self):
+        """The rate as a ``Decimal`` (None for an option priced in tokens)."""
+        return Decimal(self.rate) if self.rate else None
 
 
 class OperationKind(models.TextChoices):

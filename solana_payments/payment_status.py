@@ -12,7 +12,7 @@ import math
 
 from django.utils import timezone
 
-from .amounts import format_units
+from .amounts import format_units, plain_decimal
 from .models import OperationItem, PaymentStatus
 
 
@@ -47,6 +47,9 @@ def public_status(payment):
         "expires_at": payment.expires_at.isoformat(),
         "seconds_left": _seconds_left(payment, now),
         "address": payment.wallet.address,
+        # A payment priced in a currency: what it is worth, and the rate each option's amount came from.
+        "price": plain_decimal(payment.price),
+        "currency": payment.currency or None,
         "options": [
             {
                 "token": o.token.symbol,
@@ -55,6 +58,7 @@ def public_status(payment):
                 "amount_due": format_units(o.amount, o.token.decimals),
                 "amount_paid": format_units(paid.get(o.token_id, 0), o.token.decimals),
                 "amount_left": format_units(_left(o, paid), o.token.decimals),
+                "rate": o.rate or None,
             }
             for o in options
         ],

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .amounts import to_base_units
+from .amounts import format_units, to_base_units
 from .bulk import update_rows
 from .chain.accounts import RENT_EXEMPT_MINIMUM as EMPTY_ACCOUNT_RENT_LAMPORTS
 from .conf import app_settings
@@ -22,6 +22,7 @@ from .models import (
     PaymentToken,
     WalletState,
 )
+from .pricing import clean_price, price_options, stored_rate
 from .signals import payment_accepted, payment_expired, payment_flagged, payment_initiated
 from .wallet_accounts import TokenAccountsUnconfirmed
 
@@ -30,10 +31,14 @@ logger = logging.getLogger(__name__)
 PAYMENT_FIELDS = ("label", "message", "email", "user", "metadata")
 
 
-def create_payment(options, *, expires_in=None, **fields):
+def create_payment(options=None, *, price=None, currency=None, tokens=None, expires_in=None, **fields):
     """Create an ``initiated`` payment with its one-time wallet and options.
 
-    ``options`` maps a token symbol to an amount in token units, e.g. ``{"SOL": Decimal("0.5")}``.
+    Priced in tokens: ``options`` maps a token symbol to an amount in token units, e.g.
+    ``{"SOL": Decimal("0.5")}``. Priced in the shop's currency: ``price=Decimal("25.00"), currency="EUR",
+    tokens=["SOL", "USDC"]`` computes each option's amount from rates read now (``RATE_SOURCES``), rounded
+    up to the token's smallest unit, and keeps the price, the currency and each option's rate; when no
+    source gives a usable rate, ``RateUnavailable`` is raised and nothing is written.
     ``expires_in`` is seconds or a ``timedelta`` (default ``PAYMENT_VALIDITY_SECONDS``).
     Other keyword arguments fill the payment's customer fields (label, message, email, user, metadata).
 
@@ -46,16 +51,50 @@ def create_payment(options, *, expires_in=None, **fields):
     if unknown:
         raise TypeError(f"create_payment() got unexpected fields: {', '.join(unknown)}")
     _check_fields(fields)
-    amounts = _validated_amounts(options)
-    deadline = timezone.now() + _validity(expires_in)
-    receiver = _receiver_address()
+    if price is None and currency is None and tokens is None:
+        amounts = [(token, base, {}) for token, base in _validated_amounts(options)]
+        deadline = timezone.now() + _validity(expires_in)
+        receiver = _receiver_address()
+    elif options is not None:
+        raise ValueError("Give either options (amounts in tokens) or price, currency and tokens, not both.")
+    else:
+        deadline = timezone.now() + _validity(expires_in)  # everything else is checked before rates are read
+        receiver = _receiver_address()
+        amounts, fields = _priced_amounts(price, currency, tokens), dict(fields)
+        fields["price"], fields["currency"] = clean_price(price, currency)
 
     keypair, encrypted = new_wallet_secret()
     try:
         return _create(keypair, encrypted, receiver, deadline, amounts, fields)
     except TokenAccountsUnconfirmed:
-        _keep_orphan_wallet(keypair, encrypted, receiver, amounts)
+        _keep_orphan_wallet(keypair, encrypted, receiver, [(token, base) for token, base, _ in amounts])
         raise
+
+
+def _priced_amounts(price, currency, symbols):
+    """``[(token, base units, option fields)]`` for a price in a currency, from rates read now."""
+    price, currency = clean_price(price, currency)
+    if isinstance(symbols, str) or not symbols:
+        raise ValueError("tokens must list at least one token symbol.")
+    tokens = _active_tokens(symbols)
+    amounts = []
+    for option in price_options(price, currency, tokens):
+        quote = option.quote
+        _check_arrivable(option.token, option.amount, format_units(option.amount, option.token.decimals))
+        amounts.append(
+            (
+                option.token,
+                option.amount,
+                {
+                    "rate": stored_rate(quote.rate),
+                    "rate_source": quote.source[:64],
+                    "rate_published_at": quote.published_at,
+                    "rate_confidence": stored_rate(quote.confidence),
+                    "off_peg": option.off_peg,
+                },
+            )
+        )
+    return amounts
 
 
 def _keep_orphan_wallet(keypair, encrypted, receiver, amounts):
@@ -81,9 +120,10 @@ def _create(keypair, encrypted, receiver, deadline, amounts, fields):
         )
         payment = Payment.objects.create(wallet=wallet, expires_at=deadline, **fields)
         PaymentOption.objects.bulk_create(
-            PaymentOption(payment=payment, token=token, amount=amount) for token, amount in amounts
+            PaymentOption(payment=payment, token=token, amount=amount, **rate)
+            for token, amount, rate in amounts
         )
-        spl_tokens = [token for token, _ in amounts if not token.is_native]
+        spl_tokens = [token for token, _, _ in amounts if not token.is_native]
         if spl_tokens and app_settings.CREATE_ATAS_ON_PAYMENT:
             create_wallet_token_accounts(wallet, keypair.pubkey(), spl_tokens)
         transaction.on_commit(lambda: _announce(payment_initiated, [payment], "payment_initiated"))
@@ -157,23 +197,37 @@ def _validity(expires_in):
 def _validated_amounts(options):
     if not isinstance(options, dict) or not options:
         raise ValueError("options must map at least one token symbol to an amount.")
-    tokens = {t.symbol: t for t in PaymentToken.objects.filter(symbol__in=[str(s) for s in options])}
+    tokens = _active_tokens(options)
     amounts = []
-    for symbol, amount in options.items():
+    for token in tokens:
+        amount = options[token.symbol]
+        base = to_base_units(amount, token.decimals, what=f"{token.symbol} amount")
+        _check_arrivable(token, base, amount)
+        amounts.append((token, base))
+    return amounts
+
+
+def _active_tokens(symbols):
+    """The active ``PaymentToken`` of each symbol, in the order given; ``ValueError`` names the first
+    unknown or inactive one."""
+    symbols = [str(s) for s in symbols]
+    tokens = {t.symbol: t for t in PaymentToken.objects.filter(symbol__in=symbols)}
+    for symbol in symbols:
         token = tokens.get(symbol)
         if token is None:
             raise ValueError(f"Unknown token {symbol!r}.")
         if not token.is_active:
             raise ValueError(f"Token {symbol} is not active.")
-        base = to_base_units(amount, token.decimals, what=f"{symbol} amount")
-        if token.is_native and base < EMPTY_ACCOUNT_RENT_LAMPORTS:
-            raise ValueError(
-                f"SOL amount {amount} is below the rent-exempt minimum of an empty account "
-                f"({EMPTY_ACCOUNT_RENT_LAMPORTS} lamports, 0.00089088 SOL): "
-                "such a payment could never arrive."
-            )
-        amounts.append((token, base))
-    return amounts
+    return [tokens[symbol] for symbol in dict.fromkeys(symbols)]
+
+
+def _check_arrivable(token, base, amount):
+    if token.is_native and base < EMPTY_ACCOUNT_RENT_LAMPORTS:
+        raise ValueError(
+            f"SOL amount {amount} is below the rent-exempt minimum of an empty account "
+            f"({EMPTY_ACCOUNT_RENT_LAMPORTS} lamports, 0.00089088 SOL): "
+            "such a payment could never arrive."
+        )
 
 
 # -- settling -------------------------------------------------------------------------------------

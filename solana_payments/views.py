@@ -20,6 +20,7 @@ from .conf import app_settings
 from .exceptions import ChainUnavailable, SolanaPaymentsError
 from .models import OperationTrigger, Payment, PaymentStatus
 from .payment_status import public_status
+from .rates import RateUnavailable
 from .throttling import client_allowed, first_in_interval
 
 CHECK_MAX_RETRY_SECONDS = 3.0
@@ -136,7 +137,17 @@ def checkout_context(payment):
     }
 
 
-CREATE_FIELDS = {"options", "expires_in", "label", "message", "email", "metadata"}
+CREATE_FIELDS = {
+    "options",
+    "price",
+    "currency",
+    "tokens",
+    "expires_in",
+    "label",
+    "message",
+    "email",
+    "metadata",
+}
 
 
 @require_POST
@@ -144,7 +155,8 @@ def create(request):
     """``POST <prefix>/``: create a payment from a JSON body, if ``CREATE_PAYMENT_PERMISSION`` allows.
 
     Off (404) unless the setting names a callable; 403 when it returns false for this request; 400 with
-    the reason for a body ``create_payment`` would refuse; 503 when the chain cannot be reached.
+    the reason for a body ``create_payment`` would refuse; 503 when the chain cannot be reached or, for
+    a payment priced in a currency, when no rate source gives a usable rate.
     """
     permission = app_settings.CREATE_PAYMENT_PERMISSION
     if not permission:
@@ -156,12 +168,14 @@ def create(request):
         from .payments import create_payment
 
         payment = create_payment(
-            arguments.pop("options"),
+            arguments.pop("options", None),
             user=request.user if request.user.is_authenticated else None,
             **arguments,
         )
     except (ValueError, TypeError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
+    except RateUnavailable as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
     except ChainUnavailable as exc:
         return JsonResponse({"error": f"The chain cannot be reached: {exc}"}, status=503)
     except SolanaPaymentsError as exc:
@@ -186,8 +200,11 @@ def _create_arguments(request):
     unknown = sorted(set(data) - CREATE_FIELDS)
     if unknown:
         raise ValueError(f"Unknown fields: {', '.join(unknown)}.")
-    if "options" not in data:
-        raise ValueError("options is required: it maps token symbols to amounts.")
+    if "options" not in data and "price" not in data:
+        raise ValueError(
+            "options is required (token symbols to amounts), or price, currency and tokens "
+            "(a price in a currency)."
+        )
     if "metadata" in data:
         data["metadata"] = _json_object(request.body)["metadata"]  # numbers as JSON stores them
     expires_in = data.get("expires_in")

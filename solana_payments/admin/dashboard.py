@@ -3,6 +3,7 @@ health of the django-q2 cluster, of the schedules and of the RPC node, and payme
 the health and the chart live in modules of their own).
 """
 
+import datetime
 import logging
 
 from django.contrib import admin
@@ -19,10 +20,10 @@ from ..models import (
 )
 from ..operations import get_operation_class
 from ..operations.base import summary_line
-from .chart import payments_chart
+from .chart import CHART_DAYS, payments_chart
 from .desk import desk_notices
 from .export_jobs import recent_exports
-from .figures import can_see_dashboard, eligible_now, last_runs, recent_runs, run_status
+from .figures import can_see_dashboard, eligible_now, last_runs, recent_runs, run_status, settled_worth
 from .health import chain_health, cluster_health, cluster_warning, schedule_health
 from .permissions import OPERATION_KINDS, can_run
 
@@ -71,6 +72,7 @@ def dashboard_view(modeladmin, request):
         "schedules": schedule_health(),
         "chain": chain_health(),
         "chart": payments_chart(now),
+        "worth": settled_worth(now - datetime.timedelta(days=CHART_DAYS)),
         "dashboard_url": reverse("admin:solana_payments_dashboard", current_app=admin_site.name),
         "status_url": reverse("admin:solana_payments_dashboard_status", current_app=admin_site.name),
         "runs_url": reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name),

@@ -230,10 +230,14 @@ FLAGGED_WORK = (PaymentException.UNDERPAID, PaymentException.OVERPAID, PaymentEx
 
 def desk_notices(admin_site):
     """What waits for the desk, for the dashboard: runs awaiting approval, underpaid, overpaid and paid-late
-    payments not refunded, the open differences reconcile found and the webhook endpoints that were
-    disabled for failing (one query). All of it is work to do: the dashboard shows each as a warning (a
-    disabled endpoint as an error), never as good news."""
-    from ..models import Difference, Payment, WebhookEndpoint
+    payments not refunded, the open differences reconcile found, the webhook endpoints that were disabled
+    for failing, and stablecoins priced off their peg in the last day (one query). All of it is work to
+    do: the dashboard shows each as a warning (a disabled endpoint as an error), never as good news."""
+    import datetime
+
+    from django.utils import timezone
+
+    from ..models import Difference, Payment, PaymentOption, WebhookEndpoint
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)
@@ -246,6 +250,9 @@ def desk_notices(admin_site):
         },
         open_differences=Difference.objects.filter(is_open=True),
         disabled_endpoints=WebhookEndpoint.objects.filter(is_active=False).exclude(disabled_reason=""),
+        off_peg=PaymentOption.objects.filter(
+            off_peg=True, payment__created_at__gte=timezone.now() - datetime.timedelta(days=1)
+        ),
     )
     flagged = [
         {
@@ -264,6 +271,7 @@ def desk_notices(admin_site):
         "awaiting_approval_url": f"{runs}?status__exact={RunStatus.AWAITING_APPROVAL}",
         "differences_url": f"{differences}?is_open__exact=1",
         "disabled_endpoints_url": f"{endpoints}?is_active__exact=0",
+        "off_peg_url": f"{payments}?options__off_peg__exact=1",
     }
 
 

@@ -35,6 +35,23 @@ def can_see_dashboard(user):
     return user.has_perm("solana_payments.view_operationrun") or can_run_any(user)
 
 
+def settled_worth(since):
+    """``[(currency, total price, payments)]`` of the payments priced in a currency, created ``since`` and
+    settled: what the shop sold, in its own money (one aggregate query)."""
+    from ..amounts import plain_decimal
+    from ..models import SETTLED_STATUSES
+
+    rows = (
+        Payment.objects.filter(status__in=SETTLED_STATUSES, created_at__gte=since)
+        .exclude(currency="")
+        .order_by()
+        .values_list("currency")
+        .annotate(total=Sum("price"), n=Count("pk"))
+        .order_by("currency")
+    )
+    return [(currency, plain_decimal(total), n) for currency, total, n in rows]
+
+
 def sol(lamports):
     return f"{format_units(lamports or 0, 9)} SOL"
 

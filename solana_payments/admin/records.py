@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from ..amounts import format_price
 from ..dry_runs import not_dry_run
 from ..explorer import explorer_url
 from ..models import ItemOutcome, OperationItem, PaymentOption, PaymentStatus
@@ -46,7 +47,7 @@ class PaymentTokenAdmin(ImportExportAdminMixin, DashboardLinkMixin, admin.ModelA
 class PaymentOptionInline(admin.TabularInline):
     model = PaymentOption
     classes = ["sp-untitled-rows"]  # no raw "250000000 SOL" above each row: the amount column says it
-    fields = ["token", "amount_display"]
+    fields = ["token", "amount_display", "rate_display", "rate_source", "rate_published_at", "off_peg"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -57,6 +58,17 @@ class PaymentOptionInline(admin.TabularInline):
     @admin.display(description="amount")
     def amount_display(self, option):
         return token_amount(option.amount, option.token)
+
+    @admin.display(description="rate")
+    def rate_display(self, option):
+        """One token in the payment's currency, ± the source's confidence, when priced in a currency."""
+        if not option.rate:
+            return "-"
+        currency = option.payment.currency
+        text = f"1 {option.token} = {option.rate} {currency}"
+        if option.rate_confidence:
+            text += f" ± {option.rate_confidence}"
+        return text
 
 
 class PaymentAdmin(
@@ -96,7 +108,7 @@ class PaymentAdmin(
         DustFilter,
         "paid_token",
         "created_at",
-    ]
+    ]  # no currency filter: its choices would be a DISTINCT over every payment (?currency=EUR works)
     search_fields = ["reference", "wallet__address", "label", "email", "paid_signature", "payer"]
     exact_search = {"uuid": ["reference"], "address": ["wallet__address"]}
     list_select_related = ["wallet", "paid_token"]
@@ -106,6 +118,7 @@ class PaymentAdmin(
         "reference",
         "status_display",
         "exception",
+        "price_display",
         "expires_at",
         "wallet_link",
         "wallet_state",
@@ -127,6 +140,7 @@ class PaymentAdmin(
                     "reference",
                     "status_display",
                     "exception",
+                    "price_display",
                     "expires_at",
                     "wallet_link",
                     "wallet_state",
@@ -163,6 +177,10 @@ class PaymentAdmin(
     def has_add_permission(self, request):
         return False  # payments are created by the shop's code through create_payment()
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # the dashboard's off-peg notice links to the payments with a stablecoin priced off its peg
+        return lookup == "options__off_peg__exact" or super().lookup_allowed(lookup, value, request)
+
     def has_delete_permission(self, request, obj=None):
         return False  # a payment owns a wallet that may hold money
 
@@ -196,6 +214,8 @@ class PaymentAdmin(
     @admin.display(description="amounts")
     def amounts_display(self, payment):
         lines = [" or ".join(token_amount(o.amount, o.token) for o in payment.options.all()) or "-"]
+        if payment.currency:  # priced in the shop's currency: what it is worth
+            lines.insert(0, f"price {format_price(payment.price, payment.currency)}")
         if payment.paid_amount is not None:
             lines.append(f"paid {token_amount(payment.paid_amount, payment.paid_token)}")
         if payment.refunded_amount:
@@ -214,6 +234,10 @@ class PaymentAdmin(
     @admin.display(description="options")
     def options_display(self, payment):
         return ", ".join(token_amount(o.amount, o.token) for o in payment.options.all())
+
+    @admin.display(description="price", ordering="price")
+    def price_display(self, payment):
+        return format_price(payment.price, payment.currency) or "-"
 
     @admin.display(description="paid", ordering="paid_amount")
     def paid_display(self, payment):

@@ -32,9 +32,12 @@ def redact_url(url: str) -> str:
 
 def redact_text(text, url: str) -> str:
     """``text`` (an error message) with ``url``, and anything else URL-like, redacted."""
-    text = str(text).replace(url, redact_url(url))
-    # Drop anything URL-like that could still carry userinfo or a query string.
-    return _URL.sub(lambda m: redact_url(m.group(0).strip("'\"")), text)
+    return redact_urls(str(text).replace(url, redact_url(url)))
+
+
+def redact_urls(text) -> str:
+    """``text`` with anything URL-like redacted: it could carry userinfo, a key-like path or a query string."""
+    return _URL.sub(lambda m: redact_url(m.group(0).strip("'\"")), str(text))
 
 
 def is_http_url(url) -> bool:

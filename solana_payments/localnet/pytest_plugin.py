@@ -61,3 +61,19 @@ def localnet_rpc(localnet: Localnet):
         return body  # type: ignore[return-value]
 
     return call
+
+
+@pytest.fixture
+def price_feed(localnet: Localnet):
+    """`price_feed("SOL", Decimal("150"), confidence=..., publish_time=..., verification=...)` writes a Pyth
+    price account on the localnet quoting that code in USD, at the address `PYTH_FEEDS` gives for it (or at
+    a base58 address given instead of a code). Call it again to move the price."""
+    from .prices import set_price_feed
+
+    def put(code_or_address: str, price, **options):
+        from solana_payments.conf import app_settings
+
+        address = app_settings.PYTH_FEEDS.get(code_or_address, code_or_address)
+        return set_price_feed(localnet, address, price, **options)
+
+    return put

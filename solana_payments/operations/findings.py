@@ -7,6 +7,7 @@ first. The chain wins: no wallet state means "never read again".
 | payment                  | the wallet received (held now + swept before)   | verdict                      |
 |--------------------------|-------------------------------------------------|------------------------------|
 | initiated                | at least one option's amount                    | SETTLE (overpaid / paid late) |
+| initiated                | an amount less PAYMENT_TOLERANCE_PERCENT of it  | SETTLE (within tolerance)    |
 | initiated, being expired | part of an amount                               | EXPIRE_UNDERPAID             |
 | initiated, being expired | nothing, or dust only                           | EXPIRE                       |
 | initiated                | part or nothing, deadline not being enforced    | PENDING                      |

@@ -119,23 +119,26 @@ def read_holdings(chain, wallet_tokens, *, commitment=None):
 
 
 PAID, OVERPAID, UNDERPAID, UNPAID = "paid", "overpaid", "underpaid", "unpaid"
+WITHIN_TOLERANCE = "underpaid_within_tolerance"  # short by no more than PAYMENT_TOLERANCE_PERCENT: paid
 
 
 @dataclass(frozen=True)
 class Assessment:
-    verdict: str  # paid / overpaid / underpaid / unpaid
+    verdict: str  # paid / overpaid / underpaid_within_tolerance / underpaid / unpaid
     token: object = None  # the PaymentToken paid (or most nearly paid)
     held: int = 0  # base units held of that token
     expected: int = 0  # base units the option asks for
 
     @property
     def settles(self):
-        return self.verdict in (PAID, OVERPAID)
+        return self.verdict in (PAID, OVERPAID, WITHIN_TOLERANCE)
 
 
-def assess(options, holdings):
+def assess(options, holdings, *, tolerance_percent=None):
     """Balance-based: a payment is paid when the wallet received at least one option's amount (what it
-    holds now plus what was already swept from it, so a top-up after a sweep adds up)."""
+    holds now plus what was already swept from it, so a top-up after a sweep adds up), or, failing that,
+    an option's amount less ``PAYMENT_TOLERANCE_PERCENT`` of it (``underpaid_within_tolerance``)."""
+    options = list(options)
     best_partial = None
     for option in options:
         held = holdings.received_of(option.token)
@@ -146,7 +149,24 @@ def assess(options, holdings):
             best_partial is None or held * best_partial.expected > best_partial.held * option.amount
         ):
             best_partial = Assessment(UNDERPAID, option.token, held, option.amount)
+    if best_partial is not None and _within_tolerance(best_partial, tolerance_percent):
+        return Assessment(WITHIN_TOLERANCE, best_partial.token, best_partial.held, best_partial.expected)
     return best_partial or Assessment(UNPAID)
+
+
+def _within_tolerance(partial, tolerance_percent):
+    """Short by no more than the tolerance, in exact integer arithmetic on base units."""
+    from decimal import Decimal
+
+    from ..conf import app_settings
+
+    tolerance = Decimal(
+        str(app_settings.PAYMENT_TOLERANCE_PERCENT if tolerance_percent is None else tolerance_percent)
+    )
+    if tolerance <= 0:
+        return False
+    shortfall = partial.expected - partial.held
+    return Decimal(shortfall) * 100 <= tolerance * partial.expected
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..payments import (
     settle_payments,
 )
 from . import findings
-from .holdings import OVERPAID, UNDERPAID, UNPAID, Evidence, assess, read_holdings
+from .holdings import OVERPAID, UNDERPAID, UNPAID, WITHIN_TOLERANCE, Evidence, assess, read_holdings
 
 FLAG_REASONS = {
     PaymentException.UNDERPAID: "underpaid: received {received} of {expected}",
@@ -219,6 +219,8 @@ class SettlingMixin:
                 exception = PaymentException.SEVERAL_PAYERS
             elif assessment.verdict == OVERPAID and assessment.held - facts.dust > assessment.expected:
                 exception = PaymentException.OVERPAID  # dust alone never makes a payment overpaid
+            elif assessment.verdict == WITHIN_TOLERANCE:
+                exception = PaymentException.UNDERPAID_WITHIN_TOLERANCE
             else:
                 exception = ""
             settlements.append(Settlement(payment, assessment, proof, exception))
@@ -232,6 +234,8 @@ class SettlingMixin:
             amount = describe(assessment.held, assessment.token)
             if self.dry_run or payment.pk in settled:
                 reason = f"paid {amount}" + (f" ({s.exception.replace('_', ' ')})" if s.exception else "")
+                if assessment.verdict == WITHIN_TOLERANCE:
+                    reason += f" of {describe(assessment.expected, assessment.token)}"
                 if len(senders[payment.pk]) > 1:
                     reason += f" by {', '.join(senders[payment.pk])}"
                 self.record(

@@ -6,7 +6,7 @@ from django.db import connections
 from django.db.models import Aggregate, CharField, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat
 
-from ..amounts import format_units
+from ..amounts import format_units, plain_decimal
 from ..models import (
     Difference,
     OneTimeWallet,
@@ -100,6 +100,8 @@ class PaymentResource(SafeModelResource):
     wallet = text("wallet__address")
     wallet_state = text("wallet__state")
     options = column()
+    price = column()  # a payment priced in a currency: what it is worth ("" when priced in tokens)
+    currency = text("currency")
     paid_token = text("paid_token__symbol")
     paid_amount = column()
     refunded_amount = column()
@@ -122,6 +124,8 @@ class PaymentResource(SafeModelResource):
             "wallet",
             "wallet_state",
             "options",
+            "price",
+            "currency",
             "paid_token",
             "paid_amount",
             "refunded_amount",
@@ -156,6 +160,9 @@ class PaymentResource(SafeModelResource):
     def dehydrate_refunded_amount(self, payment):
         """What went back to the customer, in the paid token (0 when nothing was refunded)."""
         return token_amount(payment.refunded_amount, payment.paid_token) if payment.paid_token_id else ""
+
+    def dehydrate_price(self, payment):
+        return plain_decimal(payment.price) or ""
 
 
 # -- wallets ------------------------------------------------------------------------------------------

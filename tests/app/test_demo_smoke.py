@@ -84,6 +84,7 @@ def test_the_demo_runs_and_stops_cleanly(tmp_path):
         checkout = re.search(r"checkout: +http://[^/\s]+(/pay/[0-9a-f-]{36}/)", log.read()).group(1)
         status, page = browser.get(checkout)
         assert status == 200 and "Pay with Solana" in page and page.count("<svg") >= 1
+        assert " EUR" in page and "sp-worth" in page  # the shop prices in euros, from the chain's feeds
         status, body = browser.get(checkout + "status/")
         assert status == 200 and json.loads(body)["status"] == "initiated"
 

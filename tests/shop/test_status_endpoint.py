@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC_KEYS = {
     "reference", "status", "exception", "settled", "expired", "expires_at", "seconds_left", "address",
-    "options", "paid_token", "paid_signature", "paid_at",
+    "options", "paid_token", "paid_signature", "paid_at", "price", "currency",
 }  # fmt: skip
 
 
@@ -56,9 +56,9 @@ def test_status_shows_public_fields_only(client, tokens, configure, django_user_
     assert 890 <= body["seconds_left"] <= 900
     assert body["options"] == [
         {"token": "SOL", "mint": None, "decimals": 9, "amount_due": "0.5", "amount_paid": "0",
-         "amount_left": "0.5"},
+         "amount_left": "0.5", "rate": None},
         {"token": "USDC", "mint": tokens["USDC"].mint, "decimals": 6, "amount_due": "25", "amount_paid": "0",
-         "amount_left": "25"},
+         "amount_left": "25", "rate": None},
     ]  # fmt: skip
     text = response.content.decode()
     for private in ("secret-label", "secret-message", "private.person", "secret-metadata", "buyer-login",

@@ -30,6 +30,13 @@ class Command(BaseCommand):
             f"Names: {', '.join(FAULT_NAMES)}. `methods` takes names separated by '|'.",
         )
         parser.add_argument(
+            "--price-feeds",
+            default="",
+            help="Pyth price feeds to hold and keep fresh, CODE=USD_PRICE separated by commas, e.g. "
+            "SOL=150,USDC=1,PYUSD=1,EUR=1.08, at the addresses SOLANA_PAYMENTS['PYTH_FEEDS'] gives; "
+            "'demo' is the demo's prices.",
+        )
+        parser.add_argument(
             "--seed-tokens",
             action="store_true",
             help="Create or update SOL and the demo USDC-like and PYUSD-like tokens in the database.",
@@ -38,6 +45,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             faults = parse_faults(options["faults"])
+            prices = self.feed_prices(options["price_feeds"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         localnet = Localnet(options["host"], options["port"], faults)
@@ -46,6 +54,11 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
 
+        keeper = None
+        if prices:
+            from solana_payments.demo_data import start_price_feeds
+
+            keeper = start_price_feeds(localnet, prices)
         stop = threading.Event()
         previous = None
         if threading.current_thread() is threading.main_thread():
@@ -56,19 +69,33 @@ class Command(BaseCommand):
             tokens = seed_tokens(localnet.mints)
             self.stdout.write(f"Seeded tokens in the database: {', '.join(tokens)}")
         try:
-            self._describe(localnet)
+            self._describe(localnet, prices)
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
+            if keeper is not None:
+                keeper.stop()
             localnet.stop()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             self.stdout.write("Solana localnet stopped.")
             self.stdout.flush()
 
-    def _describe(self, localnet: Localnet) -> None:
+    def feed_prices(self, text):
+        """``{code: USD price}`` of ``--price-feeds``; every code must have an address in PYTH_FEEDS."""
+        from solana_payments.conf import app_settings
+        from solana_payments.demo_data import DEMO_FEED_PRICES
+        from solana_payments.localnet.prices import parse_prices
+
+        prices = dict(DEMO_FEED_PRICES) if text.strip() == "demo" else parse_prices(text)
+        unknown = sorted(set(prices) - set(app_settings.PYTH_FEEDS))
+        if unknown:
+            raise ValueError(f"--price-feeds: no address in PYTH_FEEDS for {', '.join(unknown)}")
+        return prices
+
+    def _describe(self, localnet: Localnet, prices: dict) -> None:
         write, style = self.stdout.write, self.style
         fee_payer = localnet.fee_payer
         write(style.SUCCESS(f"Solana localnet (LiteSVM) listening on {localnet.url}"))
@@ -88,6 +115,10 @@ class Command(BaseCommand):
         active = {
             k: v for k, v in localnet.faults.to_json().items() if v != getattr(type(localnet.faults)(), k)
         }
+        for code, price in prices.items():
+            from solana_payments.conf import app_settings
+
+            write(f"  feed {code}/USD:".ljust(22) + f"{app_settings.PYTH_FEEDS[code]} ({price}, kept fresh)")
         if active:
             write(style.WARNING(f"  faults:             {active}"))
         write(

@@ -77,12 +77,18 @@ class Command(BaseCommand):
             localnet = start_localnet(port=url.port, host=url.hostname)
         except OSError as exc:
             raise CommandError(f"Cannot start the local chain on port {url.port}: {exc}") from exc
-        worker = None
+        worker = feeds = None
         try:
             fresh_chain = not state.exists()
             if not fresh_chain:
                 persistence.load(localnet.ledger, state)
                 self.stdout.write(f"Local chain restored from {state}.")
+            from solana_payments.demo_data import start_price_feeds
+
+            feeds = start_price_feeds(localnet)
+            self.stdout.write(
+                "Pyth price feeds for SOL, USDC, PYUSD and EUR are on the local chain, kept fresh."
+            )
             self.check_fee_payer(localnet)
             self.seed(localnet, fresh_chain, options)
             self.fund_refund_wallet(localnet)
@@ -106,6 +112,8 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 self.stop_worker(worker, options["stop_timeout"])
+            if feeds is not None:
+                feeds.stop()
             persistence.save(localnet.ledger, state)
             localnet.stop()
             self.stdout.write(f"Stopped. The chain was saved to {state}.")
