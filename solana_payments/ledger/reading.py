@@ -105,6 +105,7 @@ def sync(chain, books, *, save=True):
     if save:
         if rows:
             Transfer.objects.bulk_create(rows, ignore_conflicts=True)
+            announce_received(rows, wallet_pks)
         changed = []
         for book in books:
             if book.wallet.pk in cursors:
@@ -112,6 +113,41 @@ def sync(chain, books, *, save=True):
                 changed.append(book.wallet)
         update_rows(OneTimeWallet, changed, ["history_cursor"])
     return ledgers(wallet_pks, unsaved=[] if save else rows)
+
+
+def announce_received(new_rows, wallet_pks):
+    """``payment_received`` on commit for each new customer transfer into a payment's wallet (dust left
+    out), with what its token received so far."""
+    from django.db import transaction
+
+    from ..signals import payment_received
+
+    incoming = [
+        r
+        for r in new_rows
+        if r.payment is not None and r.direction == TransferDirection.IN and r.kind == TransferKind.PAYMENT
+    ]
+    if not incoming:
+        return
+    totals = {}
+    for row in sorted(
+        (r for rows in ledgers(wallet_pks).values() for r in rows if r.direction == TransferDirection.IN),
+        key=lambda r: (r.slot or 0, r.pk),
+    ):
+        key = (row.wallet_id, row.token_id)
+        totals[key] = totals.get(key, 0) + row.amount
+        totals[(row.signature, row.position)] = totals[key]
+
+    def announce():
+        for row in incoming:
+            if row.is_dust:
+                continue
+            received = totals.get((row.signature, row.position), row.amount)
+            payment_received.send_robust(
+                sender=type(row.payment), payment=row.payment, transfer=row, received=received
+            )
+
+    transaction.on_commit(announce)
 
 
 def ledgers(wallet_pks, *, unsaved=()):

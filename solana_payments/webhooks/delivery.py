@@ -42,38 +42,49 @@ ENDPOINTS_CACHE_SECONDS = 5  # a run announcing thousands of payments looks the 
 # -- events ---------------------------------------------------------------------------------------------
 
 
-def event_key(event, payment):
-    """What makes an event unique: a payment is accepted or expired once, flagged once per exception."""
+def event_key(event, payment, transfer=None):
+    """What makes an event unique: a payment is accepted or expired once, flagged once per exception,
+    received once per transfer."""
     if event == WebhookEvent.PAYMENT_FLAGGED:
         return f"{event}:{payment.reference}:{payment.exception}"
+    if transfer is not None:
+        return f"{event}:{payment.reference}:{transfer.signature}:{transfer.position}"
     return f"{event}:{payment.reference}"
 
 
-def event_payload(event, payment, *, created):
+def event_payload(event, payment, *, created, transfer=None, received=None):
     """The body of an event: the payment's public status, plus the label, metadata and payer a shop's
-    server needs to find its order (never the customer's email)."""
+    server needs to find its order (never the customer's email); for ``payment.received``, the transfer
+    and what arrived so far in its token."""
+    from ..amounts import format_units
     from ..payment_status import public_status
 
-    return {
-        "type": str(event),
-        "created": int(created.timestamp()),
-        "data": {
-            **public_status(payment),
-            "payer": payment.payer or None,
-            "label": payment.label,
-            "metadata": payment.metadata,
-        },
+    data = {
+        **public_status(payment),
+        "payer": payment.payer or None,
+        "label": payment.label,
+        "metadata": payment.metadata,
     }
+    if transfer is not None:
+        decimals = transfer.token.decimals
+        data["transfer"] = {
+            "token": transfer.token.symbol,
+            "amount": format_units(transfer.amount, decimals),
+            "signature": transfer.signature,
+            "block_time": transfer.block_time.isoformat() if transfer.block_time else None,
+            "received_total": format_units(received or 0, decimals),
+        }
+    return {"type": str(event), "created": int(created.timestamp()), "data": data}
 
 
-def record_event(event, payment):
+def record_event(event, payment, *, transfer=None, received=None):
     """Write the deliveries of ``event`` for ``payment`` and queue them. Returns the deliveries queued."""
     endpoints = [e for e in active_endpoints() if e.wants(event)]
     if not endpoints:
         return []
     now = timezone.now()
-    key = event_key(event, payment)
-    payload = event_payload(event, payment, created=now)
+    key = event_key(event, payment, transfer)
+    payload = event_payload(event, payment, created=now, transfer=transfer, received=received)
     retry_until = now + datetime.timedelta(seconds=app_settings.WEBHOOK_RETRY_SECONDS)
     WebhookDelivery.objects.bulk_create(
         [
@@ -138,6 +149,7 @@ def connect_signals():
     from .. import signals
 
     for signal, event in (
+        (signals.payment_received, WebhookEvent.PAYMENT_RECEIVED),
         (signals.payment_accepted, WebhookEvent.PAYMENT_ACCEPTED),
         (signals.payment_expired, WebhookEvent.PAYMENT_EXPIRED),
         (signals.payment_flagged, WebhookEvent.PAYMENT_FLAGGED),
@@ -153,8 +165,8 @@ def connect_signals():
 
 
 def _receiver(event):
-    def receive(sender, payment, **kwargs):
-        record_event(event, payment)
+    def receive(sender, payment, transfer=None, received=None, **kwargs):
+        record_event(event, payment, transfer=transfer, received=received)
 
     return receive
 

@@ -6,6 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WebhookEvent(models.TextChoices):
+    PAYMENT_RECEIVED = (
+        "payment.received",
+        _("payment received (each customer transfer, with the running total)"),
+    )
     PAYMENT_ACCEPTED = "payment.accepted", _("payment accepted")
     PAYMENT_EXPIRED = "payment.expired", _("payment expired")
     PAYMENT_FLAGGED = "payment.flagged", _("payment flagged (underpaid, overpaid, paid late)")

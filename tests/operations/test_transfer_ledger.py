@@ -289,3 +289,25 @@ def test_cancel_of_a_payment_with_funds_says_what_happens_to_them(shop, configur
     )
     payment.refresh_from_db()
     assert (payment.status, payment.exception) == ("expired", "underpaid")
+
+
+def test_each_customer_transfer_is_announced_with_the_running_total(shop, configure):
+    from solana_payments.models import WebhookDelivery, WebhookEndpoint
+
+    configure(WEBHOOK_ALLOW_PRIVATE_NETWORKS=True)  # the endpoint is never called here: its rows are read
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", events=["payment.received"])
+    payment = new_payment(shop, "SOL")
+    _, first = shop.pay(payment, "SOL", 200_000_000)
+    run_operation("recheck", trigger="schedule")
+    shop.pay(payment, "SOL", 1)  # dust: recorded, not announced
+    _, second = shop.pay(payment, "SOL", 300_000_000)
+    run_operation("recheck", trigger="schedule")
+    run_operation("recheck", trigger="schedule", ids=[payment.pk])  # nothing new: nothing announced again
+
+    deliveries = WebhookDelivery.objects.filter(event="payment.received").order_by("pk")
+    transfers = [d.payload["data"]["transfer"] for d in deliveries]
+    assert [(t["signature"], t["amount"], t["received_total"], t["token"]) for t in transfers] == [
+        (first, "0.2", "0.2", "SOL"),
+        (second, "0.3", "0.500000001", "SOL"),
+    ]
+    assert Transfer.objects.filter(payment=payment, direction="in").count() == 3
