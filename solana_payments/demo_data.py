@@ -82,7 +82,7 @@ def seed_shop(rpc_url, *, seed=7, out=None):
 
     rng = random.Random(seed)
     tokens = {t.symbol: t for t in PaymentToken.objects.all()}
-    made = {}
+    made = {kind: [] for kind in ("settled", "overpaid", "underpaid")}  # what the seeding below reads
     labels = iter(range(1001, 10_000))
     for kind, count in SHOP_PLAN:
         made[kind] = []

@@ -36,6 +36,8 @@ def solana_settings(settings, fee_payer, receiver):
         "FEE_PAYER_KEYPAIR": list(bytes(fee_payer)),
         "ONE_TIME_WALLETS_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "CREATE_ATAS_ON_PAYMENT": False,
+        # The HTTP rate source is asked only where a test starts a fake one: never the public service.
+        "COINGECKO_URL": "http://127.0.0.1:9/api/v3",
     }
     return settings.SOLANA_PAYMENTS
 

@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from solana_payments.demo_data import SHOP_PLAN, seed_shop, seed_tokens
+from solana_payments.demo_data import SHOP_PLAN, seed_shop, seed_tokens, start_price_feeds
 from solana_payments.models import Payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,11 @@ def test_the_seeded_shop_has_its_flagged_payments_on_the_desk(localnet, configur
         DASHBOARD_CACHE_SECONDS=0,
     )
     seed_tokens(localnet.mints)
-    made = seed_shop(localnet.url)
+    keeper = start_price_feeds(localnet)  # the shop is priced in euros
+    try:
+        made = seed_shop(localnet.url)
+    finally:
+        keeper.stop()
     plan = dict(SHOP_PLAN)
     overpaid = Payment.objects.filter(pk__in=[p.pk for p in made["overpaid"]])
     underpaid = Payment.objects.filter(pk__in=[p.pk for p in made["underpaid"]])
