@@ -10,6 +10,7 @@ written once per (signature, position), at ``PAYMENT_ACCEPTANCE_COMMITMENT``.
 
 import datetime
 
+from django.db import transaction
 from solders.pubkey import Pubkey
 
 from ..bulk import update_rows
@@ -59,11 +60,12 @@ class WalletBook:
         )
 
 
-def sync(chain, books, *, save=True):
+def sync(chain, books, *, save=True, recorded=None):
     """Bring the ledger of each ``WalletBook`` up to date with the chain.
 
-    Returns ``{wallet pk: [Transfer]}``, every transfer of the wallet (new ones included, unsaved when
-    ``save`` is false, as in a dry run).
+    ``recorded`` is ``{wallet pk: [Transfer]}`` as already read from the database (read here when not
+    given). Returns the same for every book's wallet, the new transfers added (not saved when ``save`` is
+    false, as in a dry run).
     """
     if not books:
         return {}
@@ -79,7 +81,9 @@ def sync(chain, books, *, save=True):
         commitment=app_settings.PAYMENT_ACCEPTANCE_COMMITMENT,
     )
     wallet_pks = [book.wallet.pk for book in books]
-    known = _recorded(wallet_pks)
+    if recorded is None:
+        recorded = ledgers(wallet_pks)
+    known = {pk: {t.signature for t in recorded.get(pk, ())} for pk in wallet_pks}
     cursors, wanted = {}, {}  # wallet pk -> {address: newest signature}; signature -> (books, slot)
     for (book, address), history in zip(lookups, histories, strict=True):
         cursor = book.wallet.history_cursor or {}
@@ -96,30 +100,36 @@ def sync(chain, books, *, save=True):
         refunds = set(Refund.objects.filter(signature__in=signatures).values_list("signature", flat=True))
         fee_payer = _fee_payer_address()
         sol = PaymentToken.objects.filter(mint__isnull=True).first()
-        for signature, tx in zip(signatures, chain.get_transactions(signatures), strict=True):
+        for signature, tx in zip(
+            signatures,
+            chain.get_transactions(signatures, commitment=app_settings.PAYMENT_ACCEPTANCE_COMMITMENT),
+            strict=True,
+        ):
             if tx is None or tx.transaction.meta is None:
                 continue
             members, entry = wanted[signature]
             for book in members.values():
                 rows.extend(transfers_in(tx, book, signature, sol=sol, fee_payer=fee_payer, refunds=refunds))
+    found = {pk: list(recorded.get(pk, ())) for pk in wallet_pks}
+    for row in rows:
+        found[row.wallet.pk].append(row)
     if save:
-        if rows:
-            Transfer.objects.bulk_create(rows, ignore_conflicts=True)
-            announce_received(rows, wallet_pks)
         changed = []
         for book in books:
             if book.wallet.pk in cursors:
                 book.wallet.history_cursor = cursors[book.wallet.pk]
                 changed.append(book.wallet)
-        update_rows(OneTimeWallet, changed, ["history_cursor"])
-    return ledgers(wallet_pks, unsaved=[] if save else rows)
+        with transaction.atomic():  # the rows and the cursors that say they were read, together
+            if rows:
+                Transfer.objects.bulk_create(rows, ignore_conflicts=True)
+            update_rows(OneTimeWallet, changed, ["history_cursor"])
+        announce_received(rows, found)
+    return found
 
 
-def announce_received(new_rows, wallet_pks):
+def announce_received(new_rows, transfers):
     """``payment_received`` on commit for each new customer transfer into a payment's wallet (dust left
-    out), with what its token received so far."""
-    from django.db import transaction
-
+    out), with what its token received so far (``transfers``: every transfer of those wallets)."""
     from ..signals import payment_received
 
     incoming = [
@@ -131,8 +141,8 @@ def announce_received(new_rows, wallet_pks):
         return
     totals = {}
     for row in sorted(
-        (r for rows in ledgers(wallet_pks).values() for r in rows if r.direction == TransferDirection.IN),
-        key=lambda r: (r.slot or 0, r.pk),
+        (r for rows in transfers.values() for r in rows if r.direction == TransferDirection.IN),
+        key=lambda r: (r.slot or 0, r.pk or 0),
     ):
         key = (row.wallet_id, row.token_id)
         totals[key] = totals.get(key, 0) + row.amount
@@ -150,23 +160,12 @@ def announce_received(new_rows, wallet_pks):
     transaction.on_commit(announce)
 
 
-def ledgers(wallet_pks, *, unsaved=()):
-    """``{wallet pk: [Transfer]}`` from the database, plus rows not saved (a dry run's)."""
+def ledgers(wallet_pks):
+    """``{wallet pk: [Transfer]}`` from the database."""
     found = {pk: [] for pk in wallet_pks}
-    for row in Transfer.objects.filter(wallet_id__in=list(wallet_pks)).select_related(None):
+    for row in Transfer.objects.filter(wallet_id__in=list(wallet_pks)):
         found[row.wallet_id].append(row)
-    for row in unsaved:
-        found.setdefault(row.wallet.pk, []).append(row)
     return found
-
-
-def _recorded(wallet_pks):
-    known = {}
-    for wallet_pk, signature in Transfer.objects.filter(wallet_id__in=wallet_pks).values_list(
-        "wallet_id", "signature"
-    ):
-        known.setdefault(wallet_pk, set()).add(signature)
-    return known
 
 
 def _fee_payer_address():

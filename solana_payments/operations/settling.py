@@ -118,7 +118,7 @@ class SettlingMixin:
                 books.append(ledger_reading.WalletBook(payment.wallet, tokens, payment, read=unexplained))
         if books:
             self.pause()
-            recorded.update(ledger_reading.sync(self.chain, books, save=not self.dry_run))
+            recorded.update(ledger_reading.sync(self.chain, books, save=not self.dry_run, recorded=recorded))
         for payment, holdings in pairs:
             holdings.transfers = recorded.get(payment.wallet_id, [])
 

@@ -34,7 +34,6 @@ from ..models import (
     Refund,
     RefundSource,
     RefundStatus,
-    Transfer,
     TransferKind,
     WalletState,
 )
@@ -413,7 +412,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                         **self.wallet_refs(wallet),
                     )
                 changed.append(wallet)
-        Transfer.objects.bulk_create(transfers, ignore_conflicts=True)
+        self.add_transfers(transfers)
         self.verify_empty([w for w in changed if w.state == WalletState.SENT_FUNDS], holdings)
         update_rows(
             OneTimeWallet,
