@@ -287,4 +287,6 @@ def count_each(**querysets):
         .values_list("key", "n")
         for name, queryset in querysets.items()
     )
-    return {name: 0 for name in querysets} | dict(first.union(*rest, all=True))
+    # Since Django 6.1 a union takes the first model's default ordering unless told otherwise, and an
+    # ORDER BY on a column the counts do not select fails.
+    return {name: 0 for name in querysets} | dict(first.union(*rest, all=True).order_by())

@@ -18,6 +18,7 @@ URL names (admin namespace): ``admin:solana_payments_<model>_export`` for every 
 """
 
 from django import forms
+from django.contrib.admin import options
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ImproperlyConfigured
 from import_export.admin import ExportActionMixin, ImportMixin
@@ -28,6 +29,10 @@ from ..resources import SafeModelResource
 from .export_jobs import BackgroundExportMixin
 
 FORMATS = (CSV, XLSX, JSON)
+
+# Django 6.1 asks a ModelAdmin for the actions of a place (the changelist or the change form); before it,
+# actions live on the changelist only, and None stands for it.
+CHANGE_LIST = options.ActionLocation.CHANGE_LIST if hasattr(options, "ActionLocation") else None
 
 
 def permission_name(opts, action):
@@ -50,6 +55,13 @@ class ExportAdminMixin(BackgroundExportMixin, ExportActionMixin):
     # admins do not grant, and this keeps the change form's template free for the admin's own use.
     show_change_form_export = False
     change_form_template = None
+
+    def get_actions(self, request, action_location=CHANGE_LIST):
+        # django-import-export's override adds "Export selected" without asking where: it belongs on the
+        # changelist, and the change form gets Django's own actions for that place.
+        if action_location != CHANGE_LIST:
+            return super(ExportActionMixin, self).get_actions(request, action_location=action_location)
+        return super().get_actions(request)
 
     def get_export_formats(self):
         # XLSX needs openpyxl: without it the format is left out instead of breaking the page.

@@ -18,15 +18,16 @@ class OperationActionsMixin(RunPermissionsMixin):
 
     change_list_template = CHANGE_LIST_TEMPLATE
 
-    def response_action(self, request, queryset):
+    def response_action(self, request, queryset, **location):
         # Django filters the changelist with the posted ids as they are: a huge or non-numeric id would
-        # crash the query. Refuse them with a message instead.
+        # crash the query. Refuse them with a message instead. Django 6.1 also says where the action was
+        # chosen (``action_location``): passed on as it came.
         try:
             parse_ids(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
         except InvalidSelection as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
-        return super().response_action(request, queryset)
+        return super().response_action(request, queryset, **location)
 
 
 class DashboardLinkMixin:

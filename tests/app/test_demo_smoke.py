@@ -17,7 +17,9 @@ import pytest
 from tests.support.demo import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+# Slow, and still run on the newest Python and Django in CI (the `demo` mark), so `make demo` is known to work
+# on both ends of the supported versions.
+pytestmark = [pytest.mark.slow, pytest.mark.demo]
 
 
 class Browser:

@@ -38,7 +38,8 @@ def test_valid_configuration_has_no_errors():
 
 def test_check_is_registered_with_django(configure):
     configure(RPC_URL=None)
-    assert "solana_payments.E001" in {m.id for m in checks.run_checks()}
+    # No database: Django 6.1 runs the model checks against every database unless told which.
+    assert "solana_payments.E001" in {m.id for m in checks.run_checks(databases=[])}
 
 
 @pytest.mark.parametrize(
