@@ -183,7 +183,8 @@ def test_settling_sends_accepted_and_flagged(
         run = run_operation("recheck")
     assert run.counts["reconciled"] == 1
     deliveries = {d.event: d for d in WebhookDelivery.objects.all()}
-    assert set(deliveries) == {"payment.accepted", "payment.flagged"}
+    assert set(deliveries) == {"payment.received", "payment.accepted", "payment.flagged"}
+    assert deliveries["payment.received"].payload["data"]["transfer"]["received_total"] == "30"
     flagged = deliveries["payment.flagged"]
     assert flagged.event_key == f"payment.flagged:{payment.reference}:overpaid"
     assert flagged.payload["data"]["exception"] == "overpaid"
@@ -193,6 +194,7 @@ def test_settling_sends_accepted_and_flagged(
     assert sorted(json.loads(b)["type"] for _, b in receiver_server.requests) == [
         "payment.accepted",
         "payment.flagged",
+        "payment.received",
     ]
 
 
@@ -298,7 +300,7 @@ def test_expiring_underpaid_sends_expired_and_flagged(
         run = run_operation("expire", ids=[payment.pk])
     assert run.counts["underpaid"] == 1
     deliveries = {d.event: d for d in WebhookDelivery.objects.all()}
-    assert set(deliveries) == {"payment.expired", "payment.flagged"}
+    assert set(deliveries) == {"payment.received", "payment.expired", "payment.flagged"}
     assert deliveries["payment.flagged"].payload["data"]["exception"] == "underpaid"
     assert deliveries["payment.flagged"].payload["data"]["options"][0]["amount_paid"] == "4"
 
@@ -320,11 +322,15 @@ def test_money_reaching_an_expired_payment_is_accepted_and_flagged_paid_late(
     payment.refresh_from_db()
     assert (payment.status, payment.exception) == ("confirmed", "paid_late")
     keys = sorted(WebhookDelivery.objects.values_list("event_key", flat=True))
-    assert keys == [
-        f"payment.accepted:{payment.reference}",
-        f"payment.expired:{payment.reference}",
-        f"payment.flagged:{payment.reference}:paid_late",
-    ]
+    (received,) = [k for k in keys if k.startswith("payment.received:")]  # the customer's transfer
+    assert keys == sorted(
+        [
+            f"payment.accepted:{payment.reference}",
+            f"payment.expired:{payment.reference}",
+            f"payment.flagged:{payment.reference}:paid_late",
+            received,
+        ]
+    )
 
 
 def test_a_new_endpoint_hears_every_event_and_a_test_event_reaches_it(
