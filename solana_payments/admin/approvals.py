@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import approvals
-from ..models import OperationRun, Payment, PaymentOption, RunStatus
+from ..models import OperationRun, Payment, PaymentOption, RunStatus, Transfer
 from .display import token_amount
 from .objects import object_or_404
 from .previews import summarize
@@ -34,7 +34,10 @@ def payments_to_judge(run, current_app):
         Payment.objects.filter(pk__in=ids)
         .select_related("paid_token")
         .prefetch_related(
-            Prefetch("options", PaymentOption.objects.select_related("token").order_by("token__symbol"))
+            Prefetch("options", PaymentOption.objects.select_related("token").order_by("token__symbol")),
+            Prefetch(
+                "transfers", Transfer.objects.select_related("token").order_by("slot", "recorded_at", "id")
+            ),
         )
         .order_by("pk")
     )
@@ -49,6 +52,16 @@ def payments_to_judge(run, current_app):
             "refunded": token_amount(payment.refunded_amount, payment.paid_token)
             if payment.refunded_amount
             else "-",
+            # The ledger: who sent what, and when, so the destination of a refund can be judged.
+            "transfers": [
+                {
+                    "when": t.block_time,
+                    "what": f"{'+' if t.direction == 'in' else '−'}{token_amount(t.amount, t.token)}",
+                    "kind": t.get_kind_display() + (" (dust)" if t.is_dust else ""),
+                    "counterparty": t.counterparty,
+                }
+                for t in payment.transfers.all()
+            ],
         }
         for payment in payments
     ]

@@ -36,12 +36,32 @@ class NewPaymentForm(forms.Form):
                 label=f"Amount in {token.symbol}",
                 help_text="In token units; empty: not an option of this payment.",
             )
+        self.fields["price"] = forms.DecimalField(
+            required=False,
+            min_value=0,
+            help_text="Or a price in the shop's currency: each token's amount comes from the rates read now.",
+        )
+        self.fields["currency"] = forms.CharField(required=False, max_length=8, help_text="e.g. EUR or USD.")
+        self.fields["price_tokens"] = forms.MultipleChoiceField(
+            required=False,
+            choices=[(t.symbol, t.symbol) for t in tokens],
+            widget=forms.CheckboxSelectMultiple,
+            label="Pay the price with",
+        )
 
     def clean(self):
         data = super().clean()
         options = {t.symbol: data.get(f"amount_{t.symbol}") for t in self.tokens}
         data["options"] = {symbol: amount for symbol, amount in options.items() if amount}
-        if not data["options"]:
+        priced = data.get("price") or data.get("currency") or data.get("price_tokens")
+        if priced:
+            if data["options"]:
+                raise forms.ValidationError("Give either amounts in tokens or a price, not both.")
+            if not (data.get("price") and data.get("currency") and data.get("price_tokens")):
+                raise forms.ValidationError(
+                    "A price needs its currency and at least one token to pay it with."
+                )
+        elif not data["options"]:
             raise forms.ValidationError("Give at least one amount: the customer pays one of them.")
         return data
 
@@ -101,9 +121,13 @@ class NewPaymentMixin:
         from ..payments import create_payment
 
         data = form.cleaned_data
+        if data.get("price"):
+            how = {"price": data["price"], "currency": data["currency"], "tokens": data["price_tokens"]}
+        else:
+            how = {"options": data["options"]}
         try:
             return create_payment(
-                data["options"],
+                **how,
                 expires_in=data["minutes"] * 60,
                 label=data["label"],
                 email=data["email"],

@@ -1,5 +1,6 @@
 """The accounting export: one row per transfer into or out of a one-time wallet, with its payment."""
 
+from ..amounts import plain_decimal
 from ..models import Transfer
 from .records import token_amount
 from .safety import JsonTextWidget, SafeModelResource, column, moment, text, whole
@@ -13,6 +14,8 @@ class TransferResource(SafeModelResource):
     label = text("payment__label")
     email = text("payment__email")
     metadata = column("payment__metadata", JsonTextWidget())
+    price = column()  # the payment's price in the shop's currency ("" when priced in tokens)
+    currency = text("payment__currency")
     token = text("token__symbol")
     amount = column()
     direction = text("direction")
@@ -36,6 +39,8 @@ class TransferResource(SafeModelResource):
             "label",
             "email",
             "metadata",
+            "price",
+            "currency",
             "token",
             "amount",
             "direction",
@@ -51,6 +56,10 @@ class TransferResource(SafeModelResource):
         )
         export_order = fields
         name = "Transfers"
+
+    def dehydrate_price(self, transfer):
+        payment = transfer.payment
+        return plain_decimal(payment.price) or "" if payment is not None else ""
 
     def dehydrate_amount(self, transfer):
         return token_amount(transfer.amount, transfer.token)

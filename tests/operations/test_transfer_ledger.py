@@ -311,3 +311,21 @@ def test_each_customer_transfer_is_announced_with_the_running_total(shop, config
         (second, "0.3", "0.500000001", "SOL"),
     ]
     assert Transfer.objects.filter(payment=payment, direction="in").count() == 3
+
+
+def test_the_approval_page_shows_who_sent_what(shop, admin_client):
+    from django.urls import reverse
+
+    payment = new_payment(shop, "USDC", label="Order 77")
+    customer, _ = shop.pay(payment, "USDC", 5_000_000)
+    stranger, _ = shop.pay(payment, "USDC", 1)
+    overdue(payment)
+    run_operation("expire", trigger="schedule")
+    held = jobs.enqueue("refund", ids=[payment.pk], trigger="admin_action")
+    page = admin_client.get(reverse("admin:solana_payments_operationrun_approval", args=[held.pk]))
+    html = page.content.decode()
+    table = html[html.index("Transfers of Order 77") :]
+    assert "+5 USDC" in table and str(customer.pubkey()) in table
+    assert "+0.000001 USDC" in table and "(dust)" in table and str(stranger.pubkey()) in table
+    # and the preview the approver judges names the sender it will refund
+    assert f"to {customer.pubkey()}" in html and "it sent 5 USDC on" in html
