@@ -41,6 +41,11 @@ class PaymentToken(models.Model):
         return self.symbol
 
     @property
+    def asset_key(self):
+        """How the asset is named in a wallet's balances and totals: ``native`` for SOL, else the mint."""
+        return "native" if self.is_native else self.mint
+
+    @property
     def is_native(self):
         return self.mint is None
 
@@ -601,6 +606,13 @@ class Transfer(models.Model):
         max_length=44, blank=True, help_text=_("The owner on the other side (never a token account).")
     )
     kind = models.CharField(max_length=16, choices=TransferKind.choices)
+    from_refund_wallet = models.BooleanField(
+        default=False,
+        help_text=_(
+            "A refund paid from the refund wallet: one of the payment's transfers, not a movement of the "
+            "one-time wallet's own balance."
+        ),
+    )
     is_dust = models.BooleanField(default=False, help_text=_("Below the dust threshold: decides nothing."))
     fee = models.PositiveBigIntegerField(default=0, help_text=_("Lamports of the transaction's fee."))
     rent = models.PositiveBigIntegerField(

@@ -66,6 +66,12 @@ class ResolveForm(forms.Form):
         help_text="Accept: take what was received as paid. Cancel: an open payment the customer gave up.",
     )
     reason = forms.CharField(max_length=MAX_REASON_LENGTH, help_text="Required; recorded with your name.")
+    accept_short = forms.BooleanField(
+        required=False,
+        label="Accept although short of the price",
+        help_text="Without it, a payment that kept less than its price (received minus refunded) is refused "
+        "and the run says how much is missing. A payment whose refunds left it nothing is never accepted.",
+    )
 
 
 FORMS = {"refund": RefundForm, "resolve": ResolveForm}

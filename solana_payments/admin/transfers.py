@@ -50,12 +50,15 @@ class TransferInline(TransferDisplayMixin, ReadOnlyAdminMixin, admin.TabularInli
 
 
 def running_totals(payment_id):
-    """``{transfer pk: base units held after it}`` of one payment, per token, in chain order (one query)."""
+    """``{transfer pk: base units the one-time wallet held after it}`` of one payment, per token, in chain
+    order (one query). A refund paid from the refund wallet left the wallet's balance as it was."""
     totals, held = {}, {}
     rows = Transfer.objects.filter(payment_id=payment_id).order_by("slot", "recorded_at", "id")
-    for pk, token_id, amount, direction in rows.values_list("pk", "token_id", "amount", "direction"):
-        held[token_id] = held.get(token_id, 0) + (amount if direction == "in" else -amount)
-        totals[pk] = held[token_id]
+    fields = ("pk", "token_id", "amount", "direction", "from_refund_wallet")
+    for pk, token_id, amount, direction, from_refund_wallet in rows.values_list(*fields):
+        if not from_refund_wallet:
+            held[token_id] = held.get(token_id, 0) + (amount if direction == "in" else -amount)
+        totals[pk] = held.get(token_id, 0)
     return totals
 
 

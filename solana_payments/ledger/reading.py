@@ -263,16 +263,33 @@ def _block_time(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
 
 
-def record_sent(book, signature, account_keys, moves, *, kind, counterparty, fee=0, when=None, save=True):
+def record_sent(
+    book,
+    signature,
+    account_keys,
+    moves,
+    *,
+    kind,
+    counterparty,
+    fee=0,
+    slot=None,
+    when=None,
+    save=True,
+    paid_from=None,
+):
     """Write the rows of a transaction the app built and saw confirmed (a sweep, a refund), from what it
-    built rather than read back: ``moves`` is ``[(token, amount, rent)]`` out of ``book``'s wallet."""
+    built rather than read back: ``moves`` is ``[(token, amount, rent)]`` out of ``book``'s wallet, or,
+    with ``paid_from`` (the refund wallet's account that paid), out of the refund wallet for its payment."""
     from django.utils import timezone
 
     keys = [str(k) for k in account_keys]
     accounts = {token.pk if token is not None else None: address for address, token in book.accounts.items()}
     rows = []
     for token, amount, rent in moves:
-        address = book.wallet.address if token.is_native else accounts.get(token.pk)
+        if paid_from is not None:
+            address = str(paid_from)
+        else:
+            address = book.wallet.address if token.is_native else accounts.get(token.pk)
         if not amount or address not in keys:
             continue
         rows.append(
@@ -284,9 +301,11 @@ def record_sent(book, signature, account_keys, moves, *, kind, counterparty, fee
                 counterparty=counterparty,
                 kind=kind,
                 signature=signature,
+                slot=slot,
                 block_time=when or timezone.now(),
                 fee=fee,
                 rent=rent,
+                from_refund_wallet=paid_from is not None,
             )
         )
     if save and rows:

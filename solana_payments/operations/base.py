@@ -204,7 +204,6 @@ class Operation:
         self.counts = Counter({key: 0 for key in self.summary_keys})
         self.fees = 0
         self._items = []
-        self._transfers = []  # ledger rows of transactions this run sent, written with the items
         self.on_progress = None
         self._last_progress = time.monotonic()
         self._done_at_last_progress = 0
@@ -313,21 +312,11 @@ class Operation:
         if time.monotonic() - self._last_progress >= app_settings.PROGRESS_EVERY_SECONDS:
             self.save_progress()
 
-    def add_transfers(self, transfers):
-        """Ledger rows of a transaction this run built and saw land; written with the next items."""
-        self._transfers.extend(transfers)
-
     def flush_items(self):
-        if not self._items and not self._transfers:
+        if not self._items:
             return
-        from ..models import Transfer
-
-        with transaction.atomic():
-            if self._items:
-                OperationItem.objects.bulk_create(self._items)
-            if self._transfers:
-                Transfer.objects.bulk_create(self._transfers, ignore_conflicts=True)
-        self._items, self._transfers = [], []
+        OperationItem.objects.bulk_create(self._items)
+        self._items = []
 
     def save_progress(self):
         self.flush_items()

@@ -23,7 +23,7 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -40,6 +40,7 @@ from ..chain.transactions import expected_fee
 from ..conf import app_settings
 from ..exceptions import WalletKeyError
 from ..ledger import reading as ledger_reading
+from ..ledger import totals as ledger_totals
 from ..ledger.facts import facts_of
 from ..models import (
     ItemOutcome,
@@ -49,12 +50,13 @@ from ..models import (
     Refund,
     RefundSource,
     RefundStatus,
+    Transfer,
     TransferKind,
     WalletState,
 )
 from ..signals import payment_refunded
 from .base import Operation, PaymentSelectionMixin
-from .holdings import asset_key, read_holdings, token_account_address, token_program_id
+from .holdings import read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
 from .settling import describe
 
@@ -206,7 +208,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         wallet = payment.wallet
         self.pause()
         holdings = read_holdings(self.chain, {wallet: [] if token.is_native else [token]})[wallet.pk]
-        refunded = Payment.objects.filter(pk=payment.pk).values_list("refunded_amount", flat=True).get()
+        refunded = ledger_totals.refunded_amount(payment)
         received = holdings.received_of(token)
         left = max(0, received - refunded)
         amount = self.amount(payment, token, received, refunded)
@@ -266,14 +268,17 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             list(locked.select_for_update().values_list("pk", flat=True))
         else:  # SQLite: the first write takes the database's write lock for the rest of the transaction
             locked.update(updated_at=now)
-        committed = Refund.objects.filter(
-            payment=payment, status__in=(RefundStatus.LANDED, RefundStatus.PENDING)
-        ).aggregate(total=Sum("amount"))["total"]
-        left = received - (committed or 0)
+        in_flight = (
+            Refund.objects.filter(payment=payment, status=RefundStatus.PENDING)
+            .exclude(signature__in=Transfer.objects.filter(payment=payment).values("signature"))
+            .aggregate(total=Sum("amount"))["total"]
+        )
+        committed = ledger_totals.refunded_amount(payment) + (in_flight or 0)
+        left = received - committed
         if amount > left:
             raise Refused(
                 f"refused: {describe(amount, token)} is more than is left to refund ({describe(max(left, 0), token)}:"
-                f" received {describe(received, token)}, refunded or in flight {describe(committed or 0, token)})"
+                f" received {describe(received, token)}, refunded or in flight {describe(committed, token)})"
             )
 
     def planned(self, payment):
@@ -438,7 +443,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         self.chain_error = self.chain_error or sent.chain_error
         outcome = sent.outcomes[refund.signature]
         if outcome.state == LANDED:
-            self.landed(refund, payment, note=note)
+            self.landed(refund, payment, note=note, slot=outcome.slot)
         elif outcome.state == FAILED:
             self.failed(refund, payment, outcome.error, fee=refund.fee if outcome.fee_charged else 0)
         else:
@@ -462,7 +467,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         note = "earlier transaction landed"
         if status is not None and status.err is None and status_reached(status, "confirmed"):
             self.counts["recovered"] += 1
-            self.landed(refund, payment, note=note)
+            self.landed(refund, payment, note=note, slot=status.slot)
             return LANDED
         if status is not None and status.err is not None:
             self.failed(refund, payment, f"earlier refund failed on chain: {status.err}", fee=refund.fee)
@@ -478,23 +483,23 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
             self.counts["recovered"] += 1
         return state
 
-    def landed(self, refund, payment, note=""):
+    def landed(self, refund, payment, note="", slot=None):
         now = timezone.now()
         with transaction.atomic():
             if not Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
                 status=RefundStatus.LANDED, landed_at=now
             ):
                 return
-            Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
+            rows = record_refund_transfer(payment, refund, slot=slot)
+            payment.refunded_amount = ledger_totals.refunded_amount(payment)
+            Payment.objects.filter(pk=payment.pk).update(refunded_amount=payment.refunded_amount)
             if refund.source == RefundSource.WALLET:
                 wallet = OneTimeWallet.objects.select_for_update().get(pk=payment.wallet_id)
-                key = asset_key(refund.token)
-                ledger = dict(wallet.refunded or {})
-                ledger[key] = int(ledger.get(key, 0)) + refund.amount
-                OneTimeWallet.objects.filter(pk=wallet.pk).update(refunded=ledger, last_activity_at=now)
-                payment.wallet.refunded = ledger
-                record_refund_transfer(payment, refund)
-            payment.refunded_amount = (payment.refunded_amount or 0) + refund.amount
+                ledger_totals.add_out(wallet, rows)
+                OneTimeWallet.objects.filter(pk=wallet.pk).update(
+                    refunded=wallet.refunded, last_activity_at=now
+                )
+                payment.wallet.refunded = wallet.refunded
             transaction.on_commit(lambda: announce_refund(payment, refund))
         source = RefundSource(refund.source).label
         reason = f"refunded {describe(refund.amount, refund.token)} to {refund.destination} from the {source}"
@@ -539,16 +544,24 @@ def announce_refund(payment, refund):
             )
 
 
-def record_refund_transfer(payment, refund):
-    """A refund out of the one-time wallet joins its transfer ledger, from the transaction the run built."""
+def record_refund_transfer(payment, refund, *, slot=None):
+    """A landed refund joins the payment's transfer ledger, from the transaction the run built; returns its
+    rows. A refund from the refund wallet is the payment's row too, marked as not moving the wallet."""
     tx = VersionedTransaction.from_bytes(base64.b64decode(refund.signed_transaction))
+    keys = tx.message.account_keys
     book = ledger_reading.WalletBook(payment.wallet, [refund.token], payment)
-    ledger_reading.record_sent(
+    paid_from = None
+    if refund.source != RefundSource.WALLET:
+        owner = keys[1] if tx.message.header.num_required_signatures > 1 else keys[0]  # [0] pays the fee
+        paid_from = owner if refund.token.is_native else token_account_address(owner, refund.token)
+    return ledger_reading.record_sent(
         book,
         refund.signature,
-        tx.message.account_keys,
+        keys,
         [(refund.token, refund.amount, 0)],
         kind=TransferKind.REFUND,
         counterparty=refund.destination,
         fee=refund.fee,
+        slot=slot,
+        paid_from=paid_from,
     )

@@ -1,7 +1,10 @@
 """resolve: an operator's decision about a payment the rules left open, with a required reason.
 
 - **accept**: an expired (underpaid, late, or paid after the window) or an underpaid open payment is
-  accepted as paid with what its wallet received. ``payment_accepted`` is sent once (the update is guarded
+  accepted as paid with what its wallet received. Its ledger decides: when what it kept (received minus
+  refunded, from its transfer rows) is short of the price, accept is refused and says how much is missing,
+  unless the operator accepts the shortfall explicitly (``accept_short``); a payment whose refunds left it
+  nothing is never accepted. ``payment_accepted`` is sent once (the update is guarded
   by the status read), the exception is cleared (the decision is the answer to it, and the funds are no
   longer held by ``HOLD_FLAGGED_FUNDS``) and the wallet goes to sweep.
 - **cancel**: an open (``initiated``) payment is cancelled: its deadline becomes now and it is expired
@@ -11,11 +14,11 @@
 Each decision is one item: who, when (the item's time) and the reason.
 """
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import ItemOutcome, Payment, PaymentException, PaymentStatus, Refund, RefundStatus
+from ..ledger.facts import facts_of
+from ..models import ItemOutcome, Payment, PaymentException, PaymentStatus
 from ..payments import Settlement, settle_payments
 from .base import Operation, PaymentSelectionMixin, chunked
 from .expire import ExpiringMixin
@@ -51,7 +54,7 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
         "Accepts an expired, underpaid or late payment as paid, or cancels an open one, with a reason."
     )
     needs_selection = True
-    option_names = ("decision", "reason")
+    option_names = ("decision", "reason", "accept_short")
     summary_keys = ("scanned", "accepted", "cancelled", "skipped", "failed")
     occasional_keys = ("settled", "underpaid", "closed", "flagged", "unswept")
 
@@ -59,7 +62,12 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
     def clean_options(cls, ids, options):
         options = super().clean_options(ids, options)
         decision, reason = clean_decision(options.get("decision"), options.get("reason"))
-        return {**options, "decision": decision, "reason": reason}
+        return {
+            **options,
+            "decision": decision,
+            "reason": reason,
+            "accept_short": bool(options.get("accept_short")),
+        }
 
     @property
     def decision(self):
@@ -95,7 +103,7 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
         self.load_options(payments)
         found = self.read_payments(payments)
         self.counts["scanned"] += len(payments)
-        received = []
+        candidates = []
         for payment, assessment, holdings in found:
             if assessment.token is None:
                 self.skip(
@@ -103,13 +111,17 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
                     payment=payment,
                     wallet=payment.wallet,
                 )
-            elif refused := self.refunded_below_price(payment, assessment):
+            else:
+                candidates.append((payment, assessment, holdings))
+        self.read_ledgers([(p, h) for p, _, h in candidates])
+        received = []
+        for payment, assessment, holdings in candidates:
+            if refused := self.short_of_price(payment, assessment, holdings):
                 self.skip(refused, payment=payment, wallet=payment.wallet)
             else:
                 received.append((payment, assessment, holdings))
         if not received:
             return
-        self.read_ledgers([(p, h) for p, _, h in received])
         settlements = [Settlement(p, a, evidence_of(p, a, h)[0]) for p, a, h in received]
         if self.dry_run:
             accepted = {s.payment.pk for s in settlements}
@@ -132,26 +144,27 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
                 reason=f"{self.note('accepted')} (received {describe(assessment.held, assessment.token)})",
             )
 
-    @staticmethod
-    def refunded_below_price(payment, assessment):
-        """Why a payment whose refunds leave less than its price cannot be accepted (``""`` when it can):
-        accepting it would tell the shop to ship an order whose money went back."""
-        refunded = (
-            Refund.objects.filter(payment=payment, status__in=(RefundStatus.LANDED, RefundStatus.PENDING))
-            .filter(token=assessment.token)
-            .aggregate(total=Sum("amount"))["total"]
-        )
-        if not refunded:
-            return ""
-        net = assessment.held - refunded
-        price = option_price(payment, assessment.token)
-        if net >= price:
-            return ""
+    def short_of_price(self, payment, assessment, holdings):
+        """Why the payment cannot be accepted (``""`` when it can), from its ledger: what it kept (received
+        minus refunded) is short of the price and the shortfall was not accepted explicitly, or its refunds
+        left it nothing (accepting it would tell the shop to ship an order whose money went back)."""
         token = assessment.token
+        price = option_price(payment, token)
+        facts = facts_of(holdings.transfers or [], token, price)
+        kept = facts.received - facts.refunded
+        if kept >= price:
+            return ""
+        counted = f"received {describe(facts.received, token)}"
+        if facts.refunded:
+            counted += f", refunded {describe(facts.refunded, token)}"
+        missing = describe(price - max(kept, 0), token)
+        if kept <= 0:
+            return f"refused: {counted}: nothing is kept, {missing} short of the price; a refunded payment is not accepted"
+        if self.options.get("accept_short"):
+            return ""
         return (
-            f"refused: received {describe(assessment.held, token)}, refunded {describe(refunded, token)}: "
-            f"the {describe(max(net, 0), token)} kept is {describe(price - max(net, 0), token)} short of the "
-            f"price ({describe(price, token)}); a refunded payment is not accepted"
+            f"refused: {counted}: the {describe(kept, token)} kept is {missing} short of the price "
+            f"({describe(price, token)}); accept the shortfall explicitly to accept it anyway"
         )
 
     @staticmethod

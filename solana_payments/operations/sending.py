@@ -25,6 +25,7 @@ class Outcome:
     state: str  # landed / failed / unknown
     error: str = ""
     fee_charged: bool = False  # a transaction that failed on chain still paid its fee
+    slot: int | None = None  # where a landed transaction landed
 
 
 @dataclass
@@ -97,7 +98,7 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
         elif status.err is not None:
             outcomes[signature] = Outcome(FAILED, f"failed on chain: {status.err}", fee_charged=True)
         elif status_reached(status, commitment):
-            outcomes[signature] = Outcome(LANDED)
+            outcomes[signature] = Outcome(LANDED, slot=status.slot)
         else:
             outcomes[signature] = Outcome(UNKNOWN, "not confirmed in time")
     return Sent(outcomes, chain_error)

@@ -9,6 +9,7 @@ transaction that may still land is re-sent as the very same bytes, which can nev
 import base64
 from collections import defaultdict
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from solders.pubkey import Pubkey
@@ -25,6 +26,7 @@ from ..chain.transactions import (
 )
 from ..conf import app_settings
 from ..ledger import reading as ledger_reading
+from ..ledger import totals as ledger_totals
 from ..models import (
     SWEEPABLE_STATES,
     ItemOutcome,
@@ -34,11 +36,12 @@ from ..models import (
     Refund,
     RefundSource,
     RefundStatus,
+    Transfer,
     TransferKind,
     WalletState,
 )
 from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
-from .holdings import NATIVE, assess, asset_key, read_holdings, token_account_address, token_program_id
+from .holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, fee_shares, send_and_confirm
 from .settling import SettlingMixin, remember_balances
 
@@ -210,7 +213,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             return
         self.pause()
         transactions = self.chain.get_transactions(signatures)
-        done = []
+        done, transfers = [], []
         for signature, tx in zip(signatures, transactions, strict=True):
             members = groups[signature]
             fee = tx.transaction.meta.fee if tx is not None and tx.transaction.meta is not None else 0
@@ -221,16 +224,20 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 wallet.pending_signature = wallet.pending_transaction = ""
                 wallet.pending_valid_until = None
                 wallet.rent_reclaimed += rent
-                add_swept(wallet, moved)
+                if tx is not None:
+                    keys = tx.transaction.transaction.message.account_keys
+                    transfers += self.record_transfers(wallet, signature, keys, moved, share, slot=tx.slot)
                 done.append(wallet)
                 self._record_moves(wallet, signature, moved, share, rent, note="earlier transaction landed")
         if not self.dry_run:
-            update_rows(
-                OneTimeWallet,
-                done,
-                WRITE_AHEAD_FIELDS + ["rent_reclaimed", "swept"],
-                last_activity_at=timezone.now(),
-            )
+            self.save_swept(done, transfers, WRITE_AHEAD_FIELDS + ["rent_reclaimed", "swept"])
+
+    def save_swept(self, wallets, transfers, fields):
+        """The wallets' new state and the sweep's ledger rows, in one transaction: a worker stopped between
+        them cannot leave a swept wallet without its rows."""
+        with transaction.atomic():
+            Transfer.objects.bulk_create(transfers, ignore_conflicts=True)
+            update_rows(OneTimeWallet, wallets, fields, last_activity_at=timezone.now())
 
     # -- a fresh sweep ---------------------------------------------------------------------------------
 
@@ -387,10 +394,10 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                     wallet.pending_valid_until = None
                     wallet.rent_reclaimed += rent
                     wallet.last_error = ""
-                    add_swept(wallet, moved)
                     self._record_moves(wallet, tx.signature, moved, fee, rent)
-                    transfers += self.transfers_of(
-                        wallet, tx.signature, tx.transaction.message.account_keys, moved, fee
+                    keys = tx.transaction.message.account_keys
+                    transfers += self.record_transfers(
+                        wallet, tx.signature, keys, moved, fee, slot=outcome.slot
                     )
                 elif outcome.state == FAILED:
                     wallet.state = WalletState.FAILED_TO_SEND_FUNDS
@@ -412,23 +419,22 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                         **self.wallet_refs(wallet),
                     )
                 changed.append(wallet)
-        self.add_transfers(transfers)
         self.verify_empty([w for w in changed if w.state == WalletState.SENT_FUNDS], holdings)
-        update_rows(
-            OneTimeWallet,
+        self.save_swept(
             changed,
+            transfers,
             WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error", "swept", "last_checked_at"],
-            last_activity_at=timezone.now(),
         )
 
-    def transfers_of(self, wallet, signature, account_keys, moved, fee):
-        """The sweep's rows of the wallet's transfer ledger, from the transaction the run built."""
+    def record_transfers(self, wallet, signature, account_keys, moved, fee, *, slot):
+        """The sweep's rows of the wallet's transfer ledger, from the transaction the run built (or, landed
+        earlier, the chain's record of it), added to the wallet's ``swept``; saved by ``save_swept``."""
         tokens = {t.mint: t for t in self.tokens_of(wallet)}
         sol = tokens.get(None) or self.sol_token()
         moves = [(tokens.get(mint) if mint else sol, amount, rent) for mint, amount, rent in moved]
         moves = [m for m in moves if m[0] is not None]
         book = ledger_reading.WalletBook(wallet, [m[0] for m in moves], getattr(wallet, "payment", None))
-        return ledger_reading.record_sent(
+        rows = ledger_reading.record_sent(
             book,
             signature,
             account_keys,
@@ -436,8 +442,11 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             kind=TransferKind.SWEEP,
             counterparty=wallet.receiver_address,
             fee=fee,
+            slot=slot,
             save=False,
         )
+        ledger_totals.add_out(wallet, rows)
+        return rows
 
     def sol_token(self):
         if not hasattr(self, "_sol_token"):
@@ -518,16 +527,6 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     def _record_planned(self, wallet, held, signature, fee):
         rent = sum(h.lamports for h in held.open_token_accounts)
         self._record_moves(wallet, signature, _planned_moves(held), fee, rent)
-
-
-def add_swept(wallet, moved):
-    """Add what a landed sweep moved to the wallet's running totals (its ``swept``)."""
-    swept = dict(wallet.swept or {})
-    for mint, amount, _ in moved:
-        if amount:
-            key = mint or NATIVE
-            swept[key] = int(swept.get(key, 0)) + amount
-    wallet.swept = swept
 
 
 def _planned_moves(held):

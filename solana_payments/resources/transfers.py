@@ -7,7 +7,9 @@ from .safety import JsonTextWidget, SafeModelResource, column, moment, text, who
 
 
 class TransferResource(SafeModelResource):
-    """Per token, customer transfers in = what reached the receiver + refunds + what is still in wallets."""
+    """Per token, customer transfers in = what reached the receiver + refunds out of the one-time wallets +
+    what is still in them; refunds paid from the refund wallet are rows of their payment too, marked
+    ``from_refund_wallet``."""
 
     id = whole("id")
     payment = text("payment__reference")
@@ -20,6 +22,7 @@ class TransferResource(SafeModelResource):
     amount = column()
     direction = text("direction")
     kind = text("kind")
+    from_refund_wallet = column("from_refund_wallet")
     is_dust = column("is_dust")
     counterparty = text("counterparty")
     wallet = text("wallet__address")
@@ -45,6 +48,7 @@ class TransferResource(SafeModelResource):
             "amount",
             "direction",
             "kind",
+            "from_refund_wallet",
             "is_dust",
             "counterparty",
             "wallet",

@@ -109,9 +109,13 @@ def test_accept_form_records_the_decision_on_the_payment(shop, configure, client
     url = reverse("admin:solana_payments_payment_resolve", args=[payment.pk])
     missing = client.post(url, {"decision": "accept", "reason": ""})
     assert "This field is required" in missing.content.decode()
-    preview = client.post(url, {"decision": "accept", "reason": "regular customer"})
+    short = client.post(url, {"decision": "accept", "reason": "regular customer"}).content.decode()
+    assert "short of the price" in short and "accept the shortfall explicitly" in short
+    assert "Accept although short of the price" in short
+    accepted = {"decision": "accept", "reason": "regular customer", "accept_short": "on"}
+    preview = client.post(url, accepted)
     assert "accepted by alice: regular customer" in preview.content.decode()
-    client.post(url, {"decision": "accept", "reason": "regular customer", "post": "yes"})
+    client.post(url, {**accepted, "post": "yes"})
     run = OperationRun.objects.get(kind="resolve", parameters__dry_run=False)
     assert run.status == RunStatus.QUEUED  # a decision moves no money: it is not held
     jobs.execute(run.pk)

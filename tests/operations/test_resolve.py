@@ -63,8 +63,22 @@ def test_accepting_a_held_underpaid_payment_settles_it_once_and_frees_its_funds_
     held = run_operation("sweep", trigger="schedule")
     assert held.counts["held"] == 1 and shop.received("USDC") == 0
 
-    run = run_operation(
+    refused = run_operation(
         "resolve", ids=[payment.pk], decision="accept", reason="customer phoned: ship it", user=admin_user
+    )
+    assert refused.counts["skipped"] == 1 and not refused.counts.get("accepted")
+    reason = refused.items.get().reason
+    assert "received 15 USDC" in reason and "10 USDC short of the price (25 USDC)" in reason, reason
+    assert state(payment) == ("expired", "underpaid", WalletState.RECEIVED_FUNDS)
+    assert signals.count(("accepted", payment.pk)) == 0
+
+    run = run_operation(
+        "resolve",
+        ids=[payment.pk],
+        decision="accept",
+        reason="customer phoned: ship it",
+        accept_short=True,
+        user=admin_user,
     )
     assert run.status == RunStatus.SUCCEEDED and run.counts["accepted"] == 1
     assert state(payment) == ("confirmed", "", WalletState.RECEIVED_FUNDS)
@@ -94,7 +108,7 @@ def test_accepting_a_payment_already_swept_finds_its_payer_in_the_incoming_trans
     run_operation("sweep", trigger="schedule")  # not held: swept to the receiver as underpaid
     assert state(payment)[2] == WalletState.SENT_FUNDS
     run = run_operation(
-        "resolve", ids=[payment.pk], decision="accept", reason="close enough", user=admin_user
+        "resolve", ids=[payment.pk], decision="accept", reason="close enough", accept_short=True, user=admin_user
     )
     assert run.counts["accepted"] == 1
     payment.refresh_from_db()
@@ -171,11 +185,17 @@ def test_cancel_refuses_what_is_not_open_and_a_paid_one_is_settled_instead(shop)
 def test_resolve_runs_on_a_real_cluster(shop, q_cluster, admin_user):
     payment, _ = expired_underpaid(shop)
     run = jobs.enqueue(
-        "resolve", ids=[payment.pk], decision="accept", reason="ok", user=admin_user, trigger="admin_action"
+        "resolve",
+        ids=[payment.pk],
+        decision="accept",
+        reason="ok",
+        accept_short=True,
+        user=admin_user,
+        trigger="admin_action",
     )
     run = wait_for_run(run)
     assert run.status == RunStatus.SUCCEEDED and run.counts["accepted"] == 1
-    assert run.parameters["reason"] == "ok"
+    assert run.parameters["reason"] == "ok" and run.parameters["accept_short"] is True
     assert state(payment)[0] == "confirmed"
     with pytest.raises(ValueError, match="a reason is required"):
         jobs.enqueue("resolve", ids=[payment.pk], decision="cancel", reason="")

@@ -148,9 +148,12 @@ def test_accept_refuses_a_payment_refunded_in_full(shop, symbol):
     run_operation("refund", ids=[payment.pk], trigger="command")
     assert shop.balance(customer.pubkey(), symbol) == customer_before + part
 
-    run = run_operation("resolve", ids=[payment.pk], decision="accept", reason="ship it")
-    item = run.items.get()
-    assert item.outcome == "skipped" and "refunded" in item.reason and "short of the price" in item.reason
+    for accept_short in (False, True):  # accepting a shortfall never accepts a payment refunded in full
+        run = run_operation(
+            "resolve", ids=[payment.pk], decision="accept", reason="ship it", accept_short=accept_short
+        )
+        item = run.items.get()
+        assert item.outcome == "skipped" and "refunded" in item.reason and "nothing is kept" in item.reason
     payment.refresh_from_db()
     assert payment.status == "expired"
     assert_conserved(shop, {symbol: part})

@@ -13,6 +13,16 @@ class Command(OperationCommand):
         super().add_arguments(parser)
         parser.add_argument("--decision", required=True, choices=["accept", "cancel"])
         parser.add_argument("--reason", required=True, help="Why (required, recorded on the payment).")
+        parser.add_argument(
+            "--accept-short",
+            action="store_true",
+            help="Accept a payment that kept less than its price (received minus refunded); without it such "
+            "a payment is refused with how much is missing. A fully refunded payment is never accepted.",
+        )
 
     def operation_options(self, options):
-        return {"decision": options["decision"], "reason": options["reason"]}
+        return {
+            "decision": options["decision"],
+            "reason": options["reason"],
+            "accept_short": options["accept_short"],
+        }
