@@ -68,9 +68,10 @@ def option_price(payment, token):
     return next((o.amount for o in payment.options.all() if o.token_id == token.pk), 0)
 
 
-def remember_balances(wallets, holdings, *, checked=False):
+def remember_balances(wallets, holdings, *, checked=False, save=True):
     """Store what the chain showed on each wallet (the dashboard's figures come from these reads); with
-    ``checked``, every wallet read also gets a new ``last_checked_at`` (recheck's and the watch's order)."""
+    ``checked``, every wallet read also gets a new ``last_checked_at`` (recheck's and the watch's order).
+    ``save=False`` sets them in memory only, for a caller that writes the wallets itself."""
     now = timezone.now()
     changed = []
     for wallet in wallets:
@@ -81,7 +82,8 @@ def remember_balances(wallets, holdings, *, checked=False):
         if balances != (wallet.balances or {}) or bool(balances) != wallet.holds_funds:
             wallet.balances, wallet.holds_funds = balances, bool(balances)
             changed.append(wallet)
-    update_rows(OneTimeWallet, changed, ["balances", "holds_funds"])
+    if save:
+        update_rows(OneTimeWallet, changed, ["balances", "holds_funds"])
     if checked:
         OneTimeWallet.objects.filter(pk__in=[w.pk for w in wallets]).update(last_checked_at=now)
 

@@ -272,11 +272,26 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         for wallet in wallets:
             if wallet.pk not in left_out:
                 by_receiver[wallet.receiver_address or app_settings.RECEIVER_ADDRESS].append(wallet)
-        for receiver, group in by_receiver.items():
-            receiver = Pubkey.from_string(receiver)
-            unconfirmed = self._create_receiver_accounts(receiver, group, holdings)
-            for batch in self.send_batches(group):
-                self._sweep_to(receiver, batch, holdings, unconfirmed)
+        # The chunk's wallets and rows are saved once, after its last batch (or its failure): until then a
+        # wallet already swept is still written ahead in the database, and a worker stopped meanwhile
+        # leaves it for the next sweep to find landed.
+        changed, transfers = [], []
+        try:
+            for receiver, group in by_receiver.items():
+                receiver = Pubkey.from_string(receiver)
+                unconfirmed = self._create_receiver_accounts(receiver, group, holdings)
+                for batch in self.send_batches(group):
+                    swept = self._sweep_to(receiver, batch, holdings, unconfirmed)
+                    changed += swept[0]
+                    transfers += swept[1]
+        finally:
+            if changed:
+                self.save_swept(
+                    changed,
+                    transfers,
+                    WRITE_AHEAD_FIELDS
+                    + ["rent_reclaimed", "last_error", "swept", "last_checked_at", "balances", "holds_funds"],
+                )
 
     def _create_receiver_accounts(self, receiver, wallets, holdings):
         """Create the receiver's missing token accounts once, before the sweep transactions.
@@ -350,7 +365,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             )
             members.append(wallet)
         if not funds:
-            return
+            return [], []
         self.pause()
         blockhash = self.chain.get_latest_blockhash()
         built = build_sweep_transactions(
@@ -371,7 +386,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             for tx, shares in plan:
                 for wallet, fee in shares:
                     self._record_planned(wallet, holdings[wallet.pk], tx.signature, fee)
-            return
+            return [], []
         for tx, shares in plan:
             encoded = base64.b64encode(bytes(tx.transaction)).decode("ascii")
             for wallet, _ in shares:
@@ -420,11 +435,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                     )
                 changed.append(wallet)
         self.verify_empty([w for w in changed if w.state == WalletState.SENT_FUNDS], holdings)
-        self.save_swept(
-            changed,
-            transfers,
-            WRITE_AHEAD_FIELDS + ["rent_reclaimed", "last_error", "swept", "last_checked_at"],
-        )
+        return changed, transfers
 
     def record_transfers(self, wallet, signature, account_keys, moved, fee, *, slot):
         """The sweep's rows of the wallet's transfer ledger, from the transaction the run built (or, landed
@@ -476,7 +487,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 if held.has_funds:
                     wallet.state = WalletState.RECEIVED_FUNDS
                     arrived.append(wallet)
-        remember_balances([w for w in wallets if w not in lagging], after, checked=False)
+        remember_balances([w for w in wallets if w not in lagging], after, save=False)  # saved by save_swept
         for wallet in arrived:
             wallet.payment.wallet = wallet
         self.act_on([(w.payment, assess(w.payment.options.all(), after[w.pk]), after[w.pk]) for w in arrived])
