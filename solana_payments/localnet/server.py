@@ -4,7 +4,7 @@ Websocket subscriptions are served on the next port (pubsub.py).
 Control endpoints (never subject to faults, never counted):
 
     GET    /health               "ok" (like real nodes)
-    GET    /localnet/stats       {"requests": {method: n}, "faults": {kind: n}, "slot", "blockHeight", ...}
+    GET    /localnet/stats       {"requests": {method: n}, "faults": {kind: n}, "latency": {...}, "slot", ...}
     GET    /localnet/faults      the current fault settings
     POST   /localnet/faults      JSON object: merge these fault settings (same names as `Faults`)
     DELETE /localnet/faults      clear every fault
@@ -52,6 +52,9 @@ class Faults:
     """What the node does wrong on purpose. Rates are fractions of HTTP requests (0..1).
 
     - latency: seconds added to every request; latency_spike_rate/latency_spike: occasional extra delay.
+      The node measures what the delay cost its client (`latency_stats`): the delay added, and the time at
+      least one request was held by it; their ratio is the average number of requests the client kept in
+      flight (1 for a client that waits on one request at a time).
     - rate_429: answered HTTP 429 with `Retry-After: retry_after` and a rate-limit JSON body.
     - rate_5xx: answered with HTTP `status_5xx` (503 by default) and no JSON-RPC body.
     - rate_unhealthy: answered -32005 "Node is behind by 42 slots" (HTTP 200), as a lagging node does.
@@ -243,6 +246,9 @@ class Localnet:
         self._stats_lock = threading.Lock()
         self._request_counts: Counter[str] = Counter()
         self._fault_counts: Counter[str] = Counter()
+        self._delayed = 0  # requests being held by the latency fault right now
+        self._delayed_since = 0.0  # when the current stretch of held requests began
+        self._latency = {"requests": 0, "delay_seconds": 0.0, "busy_seconds": 0.0}
         self._faults = Faults()
         self._random = random.Random()
         self._budget_used = 0
@@ -436,10 +442,26 @@ class Localnet:
         with self._stats_lock:
             return dict(self._fault_counts)
 
+    @property
+    def latency_stats(self) -> dict[str, float]:
+        """What the latency fault cost since the counts were reset: ``requests`` delayed, ``delay_seconds``
+        added in all, ``busy_seconds`` during which at least one request was held, and ``in_flight``, the
+        average number of requests held at once while any was (delay ÷ busy; 0 when none was delayed)."""
+        with self._stats_lock:
+            stats = dict(self._latency)
+            if self._delayed:  # a stretch still going on counts up to now
+                stats["busy_seconds"] += time.monotonic() - self._delayed_since
+        busy = stats["busy_seconds"]
+        stats["in_flight"] = round(stats["delay_seconds"] / busy, 2) if busy > 0 else 0.0
+        return stats
+
     def reset_counts(self) -> None:
         with self._stats_lock:
             self._request_counts.clear()
             self._fault_counts.clear()
+            self._latency = {"requests": 0, "delay_seconds": 0.0, "busy_seconds": 0.0}
+            if self._delayed:
+                self._delayed_since = time.monotonic()
 
     def stats(self) -> dict[str, Any]:
         ledger = self.ledger
@@ -448,6 +470,7 @@ class Localnet:
         return {
             "requests": self.request_counts,
             "faults": self.fault_counts,
+            "latency": self.latency_stats,
             "slot": slot,
             "blockHeight": height,
             "transactionCount": count,
@@ -468,6 +491,24 @@ class Localnet:
             self._budget_used += 1
             self._fault_counts[kind] += 1
             return True
+
+    def _hold(self, delay: float) -> None:
+        """Sleep ``delay`` seconds for one request, measuring how many requests are held at once."""
+        with self._stats_lock:
+            if not self._delayed:
+                self._delayed_since = time.monotonic()
+            self._delayed += 1
+        started = time.monotonic()
+        try:
+            time.sleep(delay)
+        finally:
+            with self._stats_lock:
+                now = time.monotonic()
+                self._delayed -= 1
+                self._latency["requests"] += 1
+                self._latency["delay_seconds"] += now - started
+                if not self._delayed:
+                    self._latency["busy_seconds"] += now - self._delayed_since
 
     def _handle_rpc(self, body: bytes) -> tuple[int | None, dict[str, str], bytes | None]:
         """(HTTP status or None to hang up, headers, body) for one HTTP request."""
@@ -497,7 +538,7 @@ class Localnet:
             if self._draw(faults, "latency_spike", faults.latency_spike_rate):
                 delay += faults.latency_spike
             if delay > 0:
-                time.sleep(delay)
+                self._hold(delay)
             first_id = requests[0].get("id") if not batch and isinstance(requests[0], dict) else None
             if self._draw(faults, "rate_429", faults.rate_429):
                 retry_after = faults.retry_after

@@ -118,7 +118,8 @@ def token_account_data(mint, owner, amount):
 class Bench:
     wall_time_budget = True  # "expire of 10,000 under 60 s", set for SQLite
 
-    def __init__(self):
+    def __init__(self, *, latency=0.0):
+        self.latency = latency  # seconds: each operation is measured again on a node this far (0: not)
         from cryptography.fernet import Fernet
 
         self.localnet = start_localnet()
@@ -280,34 +281,15 @@ class Bench:
     # -- measuring ---------------------------------------------------------------------------------------
 
     def measure(self, name, size):
-        from .run import budgets
+        from .run import budgets, far_budgets
 
         scenario = self.build(name, size)
         kind = "recheck" if name in ("watch", "ledger") else name
-        settings.SOLANA_PAYMENTS = {
-            **settings.SOLANA_PAYMENTS,
-            "WATCH_BATCH_SIZE": size if name == "watch" else 1000,
-            # Progress is then written per chunk of records only. The heartbeat that PROGRESS_EVERY_SECONDS
-            # adds follows the clock: on a slower machine it would add queries that have nothing to do with N.
-            "PROGRESS_EVERY_SECONDS": HEARTBEAT_OFF,
-        }
-        app_settings.reload()
-        self.localnet.reset_counts()
+        self.configure(name, size)
         fee_payer_before = self.localnet.get_balance(self.localnet.fee_payer.pubkey())
-        tracemalloc.start()
-        started = time.perf_counter()
-        with statements_unformatted(connection), CaptureQueriesContext(connection) as queries:
-            if name == "export":
-                exported = export_payments_csv()
-            elif name == "transfers":
-                exported = export_transfers_csv()
-            else:
-                call_command(COMMANDS[name], "--limit", str(size), stdout=StringIO())
-        seconds = time.perf_counter() - started
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+        exported, queries, seconds, peak = self.execute(name, size)
         if name in ("export", "transfers"):
-            return self.export_row(name, size, exported, len(queries), seconds, peak)
+            return self.export_row(name, size, exported, queries, seconds, peak)
         run = OperationRun.objects.filter(kind=kind).latest("pk")  # the one the command just made
         counts = dict(self.localnet.request_counts)
         items = OperationItem.objects.filter(run=run)
@@ -320,7 +302,7 @@ class Bench:
             "fees_paid": run.fees_paid,
             "fee_per_record": run.fees_paid / size,
             "rent_reclaimed": sum(items.values_list("rent", flat=True)),
-            "queries": len(queries),
+            "queries": queries,
             "seconds": round(seconds, 2),
             "peak_mib": round(peak / 2**20, 1),
             "status": run.status,
@@ -357,7 +339,64 @@ class Bench:
         ]
         if run.status != "succeeded":
             row["missed"].append(f"run ended {run.status}: {run.error}")
+        if self.latency:  # last: it builds the scenario again
+            row["far"] = self.far(name, size, seconds)
+            row["missed"] += [desc for desc, ok in far_budgets(row) if not ok]
         return row
+
+    def configure(self, name, size):
+        settings.SOLANA_PAYMENTS = {
+            **settings.SOLANA_PAYMENTS,
+            "WATCH_BATCH_SIZE": size if name == "watch" else 1000,
+            # Progress is then written per chunk of records only. The heartbeat that PROGRESS_EVERY_SECONDS
+            # adds follows the clock: on a slower machine it would add queries that have nothing to do with N.
+            "PROGRESS_EVERY_SECONDS": HEARTBEAT_OFF,
+        }
+        app_settings.reload()
+
+    def execute(self, name, size):
+        """Run the scenario's command once, measured: ``(export, queries, seconds, peak bytes)``."""
+        self.localnet.reset_counts()
+        exported = None
+        tracemalloc.start()
+        started = time.perf_counter()
+        with statements_unformatted(connection), CaptureQueriesContext(connection) as queries:
+            if name == "export":
+                exported = export_payments_csv()
+            elif name == "transfers":
+                exported = export_transfers_csv()
+            else:
+                call_command(COMMANDS[name], "--limit", str(size), stdout=StringIO())
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return exported, len(queries), seconds, peak
+
+    def far(self, name, size, local_seconds):
+        """The same scenario again on a node ``self.latency`` seconds away (the localnet's latency fault on
+        every request): its wall time, and the requests in flight on average, ``requests x latency / added
+        wall time`` (1 for a run that waits on one request at a time)."""
+        self.build(name, size)
+        self.configure(name, size)
+        self.localnet.set_faults(latency=self.latency)
+        try:
+            _, _, seconds, _ = self.execute(name, size)
+            requests = sum(self.localnet.request_counts.values())
+            held = self.localnet.latency_stats
+        finally:
+            self.localnet.clear_faults()
+        run = OperationRun.objects.filter(kind="recheck" if name in ("watch", "ledger") else name).latest("pk")
+        added = seconds - local_seconds
+        return {
+            "status": run.status,
+            "latency_ms": round(self.latency * 1000),
+            "seconds": round(seconds, 2),
+            "rpc_requests": requests,
+            "added_seconds": round(added, 2),
+            # requests x latency / added wall time; the node's own measure beside it (requests held at once)
+            "in_flight": round(requests * self.latency / added, 2) if added > 0 else None,
+            "in_flight_at_node": held["in_flight"],
+        }
 
     def export_row(self, name, size, exported, queries, seconds, peak):
         rows = exported.count("\n") - 1
