@@ -8,7 +8,7 @@ counting); bodies are built with solders' request types and answers parsed with 
   run concurrently;
 - ``stats`` (:class:`~.stats.ChainStats`): requests by method, retries and errors, for the run to record;
 - ``sendTransaction`` is never re-sent after a lost response: ``SendOutcomeUnknown`` carries the signature
-  so the caller asks the chain about it;
+  so the caller asks the chain about it; ``send_transactions`` sends many at once, each once;
 - ``call`` / ``call_batch`` for any other method, answered as plain JSON.
 
 Operations are ordinary sync code: the client runs its own event loop in a private thread and the public
@@ -61,7 +61,7 @@ from solders.transaction_status import UiTransactionEncoding
 
 from .accounts import MintInfo, mint_from_account
 from .commitment import COMMITMENTS, commitment_level, status_reached
-from .errors import BadResponse, ChainError, SendOutcomeUnknown
+from .errors import BadResponse, ChainError, ChainUnavailable, SendOutcomeUnknown
 from .parsing import batch_results, parse_rpc_response, preflight_exception, raw_result, rpc_error_from_object
 from .stats import ChainHealth, ChainStats
 from .transport import OutcomeUnknown, Transport
@@ -465,35 +465,82 @@ class ChainClient:
         re-sent automatically. Requests the node refused outright (connection refused, HTTP 429, -32005)
         are retried within the bound, since nothing was sent.
         """
+        request = self._send_request(tx, skip_preflight, preflight_commitment, max_retries)
+        return self._run(self._send(*request))
+
+    def send_transactions(
+        self,
+        txs: Sequence[VersionedTransaction | Transaction],
+        *,
+        skip_preflight: bool = False,
+        preflight_commitment: str | None = None,
+        max_retries: int | None = None,
+    ) -> list:
+        """Send signed transactions, each once, up to ``concurrency`` in flight, started in the order given.
+
+        Returns, in input order, each one's signature or the :class:`ChainError` its send raised
+        (:class:`TransactionFailed`, :class:`TransactionAlreadyProcessed`, :class:`SendOutcomeUnknown`, as
+        :meth:`send_transaction`). Once the node is unreachable (:class:`ChainUnavailable`), the
+        transactions not started yet are not sent: their entry is that same error. ``rate_limit`` spaces
+        the sends out like any other request.
+        """
+        requests = [self._send_request(tx, skip_preflight, preflight_commitment, max_retries) for tx in txs]
+        if not requests:
+            return []
+
+        async def run():
+            results = [None] * len(requests)
+            queue = list(enumerate(requests))
+            queue.reverse()  # popped from the end: the first transaction starts first
+            unavailable = None
+
+            async def sender():
+                nonlocal unavailable
+                while queue and unavailable is None:
+                    index, request = queue.pop()
+                    try:
+                        results[index] = await self._send(*request)
+                    except ChainUnavailable as exc:
+                        unavailable = unavailable or exc
+                        results[index] = exc
+                    except ChainError as exc:
+                        results[index] = exc
+
+            await self._gather(sender() for _ in range(min(self.concurrency, len(requests))))
+            for index, _ in queue:  # never started: the node stopped answering
+                results[index] = unavailable
+            return results
+
+        return self._run(run())
+
+    def _send_request(self, tx, skip_preflight, preflight_commitment, max_retries):
+        """``(signature, SendRawTransaction)`` of a signed transaction."""
         if not tx.signatures or tx.signatures[0] == Signature.default():
             raise ValueError("the transaction is not signed")
-        signature = str(tx.signatures[0])
         config = RpcSendTransactionConfig(
             skip_preflight=skip_preflight,
             preflight_commitment=self._commitment(preflight_commitment),
             max_retries=max_retries,
         )
-        request = SendRawTransaction(bytes(tx), config, id=self._next_id())
+        return str(tx.signatures[0]), SendRawTransaction(bytes(tx), config, id=self._next_id())
 
-        async def run():
-            try:
-                data = await self._transport.request(["sendTransaction"], request.to_json(), idempotent=False)
-            except OutcomeUnknown as exc:
-                logger.warning("sendTransaction %s: outcome unknown (%s)", signature, exc.description)
-                raise SendOutcomeUnknown(signature, exc.description) from None
-            if isinstance(data, dict) and data.get("error") is not None:
-                raise preflight_exception(
-                    rpc_error_from_object(data["error"], method="sendTransaction"), signature
-                )
-            try:
-                returned = str(parse_rpc_response("sendTransaction", data))
-            except BadResponse as exc:
-                raise SendOutcomeUnknown(signature, str(exc)) from None
-            if returned != signature:
-                logger.warning("sendTransaction returned %s for a transaction signed %s", returned, signature)
-            return signature
-
-        return self._run(run())
+    async def _send(self, signature: str, request: SendRawTransaction) -> str:
+        try:
+            data = await self._transport.request(["sendTransaction"], request.to_json(), idempotent=False)
+        except OutcomeUnknown as exc:
+            logger.warning("sendTransaction %s: outcome unknown (%s)", signature, exc.description)
+            raise SendOutcomeUnknown(signature, exc.description) from None
+        if isinstance(data, dict) and data.get("error") is not None:
+            raise preflight_exception(
+                rpc_error_from_object(data["error"], method="sendTransaction"), signature
+            )
+        try:
+            returned = str(parse_rpc_response("sendTransaction", data))
+        except BadResponse as exc:
+            raise SendOutcomeUnknown(signature, str(exc)) from None
+        if returned != signature:
+            logger.warning("sendTransaction returned %s for a transaction signed %s", returned, signature)
+        return signature
 
     def confirm(
         self,

@@ -132,8 +132,10 @@ class Transport:
             await asyncio.sleep(start_at - now)
 
     async def _post(self, content: str) -> str:
-        await self._throttle()
+        # The rate limit is taken with a slot in hand: a request that waited for a slot never starts in a
+        # burst with others whose turn came while they all waited.
         async with self._semaphore:
+            await self._throttle()
             response = await self._session.post(self.url, content=content, headers=self.headers)
             response.raise_for_status()
             return response.text

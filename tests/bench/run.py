@@ -143,7 +143,10 @@ def far_budgets(row):
     if row["operation"] in FAR_OPERATIONS and row["records"] >= 1000:
         in_flight = far["in_flight"] or 0
         checks.append(
-            (f"{in_flight:.1f} requests in flight at {far['latency_ms']} ms >= {FAR_IN_FLIGHT}", in_flight >= FAR_IN_FLIGHT)
+            (
+                f"{in_flight:.1f} requests in flight at {far['latency_ms']} ms >= {FAR_IN_FLIGHT}",
+                in_flight >= FAR_IN_FLIGHT,
+            )
         )
     return checks
 

@@ -385,7 +385,9 @@ class Bench:
             held = self.localnet.latency_stats
         finally:
             self.localnet.clear_faults()
-        run = OperationRun.objects.filter(kind="recheck" if name in ("watch", "ledger") else name).latest("pk")
+        run = OperationRun.objects.filter(kind="recheck" if name in ("watch", "ledger") else name).latest(
+            "pk"
+        )
         added = seconds - local_seconds
         return {
             "status": run.status,

@@ -5,6 +5,7 @@ plays back answers a real node or proxy can give (HTML error pages, truncated bo
 a correct local chain never does by itself.
 """
 
+import base64
 import json
 import threading
 import time
@@ -395,6 +396,76 @@ def test_send_lost_response_is_not_resent(serve):
             client.send_transaction(tx)
     assert info.value.signature == str(tx.signatures[0])
     assert len(server.requests) == 1
+
+
+def test_send_transactions_overlap_each_sent_once_results_in_order(serve):
+    """Up to ``concurrency`` sends in flight; each transaction sent once; an error is its entry, not raised."""
+    txs = [signed_tx() for _ in range(9)]
+    failing, lost = str(txs[2].signatures[0]), str(txs[5].signatures[0])
+    in_flight, peak = [0], [0]
+    lock = threading.Lock()
+
+    def handler(request):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        signature = str(VersionedTransaction.from_bytes(base64.b64decode(request["params"][0])).signatures[0])
+        if signature == failing:
+            return rpc_error(
+                request, -32002, "Transaction simulation failed", {"err": "AccountNotFound", "logs": []}
+            )
+        if signature == lost:
+            return 200, {}, "DROP"
+        return ok(request, signature)
+
+    server = serve(handler)
+    with client_for(server, concurrency=3) as client:
+        results = client.send_transactions(txs)
+    assert peak[0] == 3
+    assert len(server.requests) == 9  # nothing sent twice, the lost answer included
+    for tx, result in zip(txs, results, strict=True):
+        signature = str(tx.signatures[0])
+        if signature == failing:
+            assert isinstance(result, TransactionFailed) and result.signature == signature
+        elif signature == lost:
+            assert isinstance(result, SendOutcomeUnknown) and result.signature == signature
+        else:
+            assert result == signature
+
+
+def test_send_transactions_stop_once_the_node_is_unreachable():
+    with client_for(closed_port_url(), max_retry_seconds=0.3, concurrency=2) as client:
+        results = client.send_transactions([signed_tx() for _ in range(6)])
+    assert all(isinstance(r, ChainUnavailable) for r in results)
+    assert client.stats.calls_by_method["sendTransaction"] < 6 * 3  # the ones not started were never tried
+
+
+@pytest.mark.parametrize("what", ["reads", "sends"])
+def test_requests_in_flight_keep_to_the_rate_limit(serve, what):
+    """Requests in flight together start no closer than the rate limit allows, even after a stall."""
+    slow = set()
+
+    def handler(request):
+        if len(slow) < 2:  # the first two hold both slots a while: the others queue up behind them
+            slow.add(request["id"])
+        if request["id"] in slow:
+            time.sleep(0.4)
+        if what == "reads":
+            return ok(request, accounts_result(request))
+        signature = VersionedTransaction.from_bytes(base64.b64decode(request["params"][0])).signatures[0]
+        return ok(request, str(signature))
+
+    server = serve(handler)
+    with client_for(server, concurrency=2, rate_limit=20) as client:
+        if what == "reads":
+            assert len(client.get_accounts([Keypair().pubkey() for _ in range(800)])) == 800
+        else:
+            assert len(set(client.send_transactions([signed_tx() for _ in range(8)]))) == 8
+    gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
+    assert len(server.requests) == 8 and min(gaps) >= 0.04, gaps  # 20 a second: one every 50 ms
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])

@@ -142,7 +142,10 @@ def test_latency_measures_requests_in_flight(localnet):
     localnet.reset_counts()
     post_json(localnet.url, _request("getSlot"))
     assert localnet.latency_stats == {
-        "requests": 0, "delay_seconds": 0.0, "busy_seconds": 0.0, "in_flight": 0.0
+        "requests": 0,
+        "delay_seconds": 0.0,
+        "busy_seconds": 0.0,
+        "in_flight": 0.0,
     }
 
 
