@@ -7,6 +7,7 @@ from ..chain.commitment import status_reached
 from ..chain.keypairs import parse_keypair
 from ..conf import app_settings
 from ..exceptions import (
+    ChainError,
     ChainUnavailable,
     SendOutcomeUnknown,
     TransactionAlreadyProcessed,
@@ -59,31 +60,28 @@ class SigningMixin:
 def send_and_confirm(operation, transactions, *, commitment="confirmed"):
     """Send each signed transaction once, then confirm them together; returns a :class:`Sent`.
 
-    Nothing is ever sent twice by this function: a lost answer leaves the outcome ``unknown`` until the
-    chain has been asked. When the node becomes unreachable, what was not confirmed stays ``unknown`` and
-    the error is returned as ``chain_error`` for the run to report.
+    The sends overlap, up to ``RPC_CONCURRENCY`` in flight (the client keeps to ``RPC_RATE_LIMIT``); with
+    ``--sleep`` they go one at a time, the pause between them. Every transaction given was written ahead by
+    the caller, so the order they land in does not matter. Nothing is ever sent twice by this function: a
+    lost answer leaves the outcome ``unknown`` until the chain has been asked. When the node becomes
+    unreachable, what was not confirmed stays ``unknown`` and the error is returned as ``chain_error`` for
+    the run to report.
     """
     chain = operation.chain
     outcomes = {}
     chain_error = None
     sent = []
-    for index, tx in enumerate(transactions):
+    for tx, result in zip(transactions, _send_all(operation, transactions), strict=True):
         signature = str(tx.signatures[0])
-        if index:
-            operation.pause()  # also the run's heartbeat while a long batch is sent
-        try:
-            chain.send_transaction(tx)
-        except (TransactionAlreadyProcessed, SendOutcomeUnknown):
-            pass  # it may have landed: the confirmation below decides
-        except TransactionFailed as exc:
-            outcomes[signature] = Outcome(FAILED, _describe(exc))
-            continue
-        except ChainUnavailable as exc:
-            chain_error = exc
-            for rest in transactions[index:]:
-                outcomes[str(rest.signatures[0])] = Outcome(UNKNOWN, f"not confirmed: {exc}")
-            break
-        sent.append(signature)
+        if isinstance(result, TransactionAlreadyProcessed | SendOutcomeUnknown):
+            sent.append(signature)  # it may have landed: the confirmation below decides
+        elif isinstance(result, TransactionFailed):
+            outcomes[signature] = Outcome(FAILED, _describe(result))
+        elif isinstance(result, ChainError):  # unreachable, or refused: never sent, or not known to be
+            chain_error = chain_error or result
+            outcomes[signature] = Outcome(UNKNOWN, f"not confirmed: {result}")
+        else:
+            sent.append(signature)
     if not sent:
         return Sent(outcomes, chain_error)
     try:
@@ -102,6 +100,24 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
         else:
             outcomes[signature] = Outcome(UNKNOWN, "not confirmed in time")
     return Sent(outcomes, chain_error)
+
+
+def _send_all(operation, transactions):
+    """Each transaction's send result (its signature or the error), in order; see ``send_and_confirm``."""
+    chain = operation.chain
+    if operation.sleep <= 0:
+        operation.tick()  # the run's heartbeat, when one is due, before a batch goes out
+        return chain.send_transactions(transactions)
+    results = []
+    for index, tx in enumerate(transactions):
+        if index:
+            operation.pause()
+        (result,) = chain.send_transactions([tx])
+        results.append(result)
+        if isinstance(result, ChainUnavailable):  # the node stopped answering: send nothing more
+            results += [result] * (len(transactions) - index - 1)
+            break
+    return results
 
 
 def _describe(exc):

@@ -59,6 +59,7 @@ def main(argv=None):
     bench = Bench(latency=args.latency_ms / 1000)
     rows = []
     try:
+        bench.warm_up()
         for size in sizes:
             for name in wanted:
                 row = bench.measure(name, size)
