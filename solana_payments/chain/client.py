@@ -22,12 +22,14 @@ own (``solana_payments.chain_client.chain_client()``), a script or a test passes
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from solders.account import Account
 from solders.account_decoder import UiAccountEncoding
@@ -147,7 +149,8 @@ class ChainClient:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._finalizer = None
-        self._ids = 0
+        self._ids = itertools.count(1)  # next() is atomic: calls may come from the caller and from submit()
+        self._workers: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return f"<ChainClient {self.safe_url} commitment={self.commitment}>"
@@ -181,8 +184,31 @@ class ChainClient:
         asyncio.set_event_loop(loop)
         loop.run_forever()
 
+    def submit(self, call: Callable, /, *args, **kwargs) -> Future:
+        """Start ``call(*args, **kwargs)`` without waiting for it; returns a ``Future`` of its result.
+
+        ``call`` is one of this client's methods, or a function that calls nothing else: it runs on a worker
+        thread of the client, and its requests share the client's bound (``concurrency``) and rate limit
+        with every other call. An operation sends one batch of transactions this way while it reads the
+        chain and writes its records for the batch before.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this ChainClient is closed")
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(
+                    max_workers=2, thread_name_prefix="solana-payments-rpc-call"
+                )
+            return self._workers.submit(call, *args, **kwargs)
+
     def close(self) -> None:
-        """Close the HTTP session and stop the client's event loop. Safe to call twice."""
+        """Close the HTTP session and stop the client's event loop. Safe to call twice.
+
+        Calls started with :meth:`submit` are waited for first."""
+        with self._lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=True)
         with self._lock:
             if self._closed:
                 return
@@ -220,8 +246,7 @@ class ChainClient:
     # -- requests --------------------------------------------------------------------------------
 
     def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
+        return next(self._ids)
 
     async def _call(self, method: str, request, *, max_retry_seconds=None):
         """One solders request with retries; returns the parsed solders value."""

@@ -4,7 +4,7 @@ Websocket subscriptions are served on the next port (pubsub.py).
 Control endpoints (never subject to faults, never counted):
 
     GET    /health               "ok" (like real nodes)
-    GET    /localnet/stats       {"requests": {method: n}, "faults": {kind: n}, "latency": {...}, "slot", ...}
+    GET    /localnet/stats       {"requests": {method: n}, "faults": {kind: n}, "in_flight": {...}, "slot", ...}
     GET    /localnet/faults      the current fault settings
     POST   /localnet/faults      JSON object: merge these fault settings (same names as `Faults`)
     DELETE /localnet/faults      clear every fault
@@ -23,6 +23,8 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -52,9 +54,6 @@ class Faults:
     """What the node does wrong on purpose. Rates are fractions of HTTP requests (0..1).
 
     - latency: seconds added to every request; latency_spike_rate/latency_spike: occasional extra delay.
-      The node measures what the delay cost its client (`latency_stats`): the delay added, and the time at
-      least one request was held by it; their ratio is the average number of requests the client kept in
-      flight (1 for a client that waits on one request at a time).
     - rate_429: answered HTTP 429 with `Retry-After: retry_after` and a rate-limit JSON body.
     - rate_5xx: answered with HTTP `status_5xx` (503 by default) and no JSON-RPC body.
     - rate_unhealthy: answered -32005 "Node is behind by 42 slots" (HTTP 200), as a lagging node does.
@@ -191,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/localnet/"):
             self._control(path, body)
             return
-        status, headers, payload = self.server.localnet._handle_rpc(body)
+        with self.server.localnet._answering():
+            status, headers, payload = self.server.localnet._handle_rpc(body)
         if status is None:  # a lost response: hang up without answering
             self.close_connection = True
             return
@@ -246,9 +246,9 @@ class Localnet:
         self._stats_lock = threading.Lock()
         self._request_counts: Counter[str] = Counter()
         self._fault_counts: Counter[str] = Counter()
-        self._delayed = 0  # requests being held by the latency fault right now
-        self._delayed_since = 0.0  # when the current stretch of held requests began
-        self._latency = {"requests": 0, "delay_seconds": 0.0, "busy_seconds": 0.0}
+        self._handling = 0  # JSON-RPC requests being answered right now
+        self._busy_since = 0.0  # when the current stretch of answering began
+        self._flight = {"requests": 0, "seconds": 0.0, "busy_seconds": 0.0}
         self._faults = Faults()
         self._random = random.Random()
         self._budget_used = 0
@@ -443,25 +443,27 @@ class Localnet:
             return dict(self._fault_counts)
 
     @property
-    def latency_stats(self) -> dict[str, float]:
-        """What the latency fault cost since the counts were reset: ``requests`` delayed, ``delay_seconds``
-        added in all, ``busy_seconds`` during which at least one request was held, and ``in_flight``, the
-        average number of requests held at once while any was (delay ÷ busy; 0 when none was delayed)."""
+    def in_flight_stats(self) -> dict[str, float]:
+        """How many requests its clients kept in flight since the counts were reset, as the node saw it:
+        ``requests`` answered, ``seconds`` spent on them in all (arrival to answer, latency fault
+        included), ``busy_seconds`` during which at least one was being answered, and ``in_flight``, their
+        ratio: the requests in flight on average while any was (1 for a client that waits on one request
+        at a time; 0 before any request)."""
         with self._stats_lock:
-            stats = dict(self._latency)
-            if self._delayed:  # a stretch still going on counts up to now
-                stats["busy_seconds"] += time.monotonic() - self._delayed_since
+            stats = dict(self._flight)
+            if self._handling:  # a stretch still going on counts up to now
+                stats["busy_seconds"] += time.monotonic() - self._busy_since
         busy = stats["busy_seconds"]
-        stats["in_flight"] = round(stats["delay_seconds"] / busy, 2) if busy > 0 else 0.0
+        stats["in_flight"] = round(stats["seconds"] / busy, 2) if busy > 0 else 0.0
         return stats
 
     def reset_counts(self) -> None:
         with self._stats_lock:
             self._request_counts.clear()
             self._fault_counts.clear()
-            self._latency = {"requests": 0, "delay_seconds": 0.0, "busy_seconds": 0.0}
-            if self._delayed:
-                self._delayed_since = time.monotonic()
+            self._flight = {"requests": 0, "seconds": 0.0, "busy_seconds": 0.0}
+            if self._handling:
+                self._busy_since = time.monotonic()
 
     def stats(self) -> dict[str, Any]:
         ledger = self.ledger
@@ -470,7 +472,7 @@ class Localnet:
         return {
             "requests": self.request_counts,
             "faults": self.fault_counts,
-            "latency": self.latency_stats,
+            "in_flight": self.in_flight_stats,
             "slot": slot,
             "blockHeight": height,
             "transactionCount": count,
@@ -492,23 +494,24 @@ class Localnet:
             self._fault_counts[kind] += 1
             return True
 
-    def _hold(self, delay: float) -> None:
-        """Sleep ``delay`` seconds for one request, measuring how many requests are held at once."""
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Around the answer to one HTTP request: counts how many are answered at once (``in_flight_stats``)."""
         with self._stats_lock:
-            if not self._delayed:
-                self._delayed_since = time.monotonic()
-            self._delayed += 1
+            if not self._handling:
+                self._busy_since = time.monotonic()
+            self._handling += 1
         started = time.monotonic()
         try:
-            time.sleep(delay)
+            yield
         finally:
             with self._stats_lock:
                 now = time.monotonic()
-                self._delayed -= 1
-                self._latency["requests"] += 1
-                self._latency["delay_seconds"] += now - started
-                if not self._delayed:
-                    self._latency["busy_seconds"] += now - self._delayed_since
+                self._handling -= 1
+                self._flight["requests"] += 1
+                self._flight["seconds"] += now - started
+                if not self._handling:
+                    self._flight["busy_seconds"] += now - self._busy_since
 
     def _handle_rpc(self, body: bytes) -> tuple[int | None, dict[str, str], bytes | None]:
         """(HTTP status or None to hang up, headers, body) for one HTTP request."""
@@ -538,7 +541,7 @@ class Localnet:
             if self._draw(faults, "latency_spike", faults.latency_spike_rate):
                 delay += faults.latency_spike
             if delay > 0:
-                self._hold(delay)
+                time.sleep(delay)
             first_id = requests[0].get("id") if not batch and isinstance(requests[0], dict) else None
             if self._draw(faults, "rate_429", faults.rate_429):
                 retry_after = faults.retry_after

@@ -294,11 +294,17 @@ class Operation:
         """Split wallets into batches that share one blockhash.
 
         A blockhash lasts about a minute: a batch holds about 100 transactions' worth of wallets, fewer
-        when ``--sleep`` spaces the sends out, so every transaction is sent well inside its window.
+        when ``--sleep`` spaces the sends out, so every transaction is sent well inside its window. A
+        batch is sent while the one before it finishes (see ``sending.in_pipeline``): under
+        ``RPC_RATE_LIMIT``, two batches' transactions must go out within the window, so a batch holds
+        no more than 25 seconds of sends at that rate.
         """
         size = 594  # a multiple of 18: whole transactions of 9 SOL or 6 token wallets
         if self.sleep > 0:
             size = max(18, min(size, int(30 / self.sleep) * 6 // 18 * 18))
+        rate = getattr(self.chain, "rate_limit", 0) or 0
+        if rate > 0:
+            size = max(18, min(size, int(25 * rate) * 6 // 18 * 18))
         return chunked(wallets, size)
 
     def pause(self):

@@ -11,7 +11,7 @@ from ..conf import app_settings
 from ..models import ItemOutcome, OneTimeWallet, WalletState
 from .base import wallet_refs, wallet_tokens
 from .holdings import assess, read_holdings, token_program_id
-from .sending import LANDED, UNKNOWN, SigningMixin, fee_shares, send_and_confirm
+from .sending import LANDED, UNKNOWN, Flight, SigningMixin, fee_shares, in_pipeline, start_sending
 from .settling import SettlingMixin, remember_balances
 
 
@@ -43,6 +43,8 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
         if holdings is None:
             tokens = {w.pk: self.tokens_of(w) for w in wallets}
+            if any(not t.is_native for ts in tokens.values() for t in ts):
+                self.prefetch_blockhash()  # asked for while the wallets are read
             wallets = self.read_wallets(wallets, tokens)
         else:
             self._holdings = {w.pk: holdings[w.pk] for w in wallets}
@@ -50,10 +52,11 @@ class ClosingMixin(SigningMixin, SettlingMixin):
         for wallet in wallets:
             held = self._holdings[wallet.pk]
             (funded if held.has_funds else to_close if held.open_token_accounts else empty).append(wallet)
+        if to_close and holdings is not None:
+            self.prefetch_blockhash()  # asked for while the findings are written
         self.found_funds(funded)
         self._mark_closed(empty, reason="no token account left to close")
-        for batch in self.send_batches(to_close):
-            self._close(batch, self._holdings)
+        in_pipeline(self.send_batches(to_close), self._start_close)
 
     def read_wallets(self, wallets, tokens):
         self.pause()
@@ -117,11 +120,13 @@ class ClosingMixin(SigningMixin, SettlingMixin):
                 **self.wallet_refs(wallet),
             )
 
-    def _close(self, wallets, holdings):
+    def _start_close(self, wallets):
+        """Build the closing transactions of a batch and start sending them; a :class:`Flight`, or None."""
+        holdings = self._holdings
         fee_payer = self.fee_payer()
         wallets = self.signable(wallets)
         if not wallets:
-            return
+            return None
         by_address = {w.address: w for w in wallets}
         funds = [
             WalletFunds(
@@ -140,7 +145,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             for wallet in wallets
         ]
         self.pause()
-        blockhash = self.chain.get_latest_blockhash()
+        blockhash = self.latest_blockhash()
         built = build_close_ata_transactions(
             funds,
             fee_payer=fee_payer,
@@ -163,8 +168,13 @@ class ClosingMixin(SigningMixin, SettlingMixin):
                 fees=fees,
                 rents=rents,
             )
-            return
-        sent = send_and_confirm(self, [tx.transaction for tx in built])
+            return None
+        sending = start_sending(self, [tx.transaction for tx in built])
+        return Flight(sending, lambda sent: self._finish_close(wallets, signatures, fees, rents, sent))
+
+    def _finish_close(self, wallets, signatures, fees, rents, sent):
+        """What came of a batch's closing transactions: a wallet is closed when a read after they landed
+        shows it empty."""
         outcomes = sent.outcomes
         landed = [w for w in wallets if outcomes[signatures[w.pk]].state == LANDED]
         self.pause()

@@ -1,6 +1,8 @@
 """Signing and sending transactions and learning what became of them, for sweep and reclaim."""
 
 import logging
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from ..chain.commitment import status_reached
@@ -19,6 +21,7 @@ from ..models import ItemOutcome
 logger = logging.getLogger(__name__)
 
 LANDED, FAILED, UNKNOWN = "landed", "failed", "unknown"
+BLOCKHASH_FRESH_SECONDS = 5  # a prefetched blockhash older than this is not used (see latest_blockhash)
 
 
 @dataclass
@@ -43,6 +46,27 @@ class SigningMixin:
             self._fee_payer = parse_keypair(app_settings.FEE_PAYER_KEYPAIR)
         return self._fee_payer
 
+    def prefetch_blockhash(self):
+        """Ask for a blockhash now, while the run reads the chain or writes its records: the next batch is
+        built on it if it is still fresh then (see :meth:`latest_blockhash`). Not with ``--sleep``."""
+        if self.sleep <= 0:
+            self._prefetched = (time.monotonic(), self.chain.submit(self.chain.get_latest_blockhash))
+
+    def latest_blockhash(self):
+        """The blockhash a batch's transactions are built on: the one prefetched, when it was asked for at
+        most ``BLOCKHASH_FRESH_SECONDS`` ago, else a new one. Its validity window (about a minute) then
+        still leaves a batch the time ``send_batches`` sized it for."""
+        prefetched, self._prefetched = getattr(self, "_prefetched", None), None
+        if prefetched is not None:
+            asked_at, future = prefetched
+            try:
+                blockhash = future.result()
+            except ChainError:  # asked again below, where an error stops the run as usual
+                blockhash = None
+            if blockhash is not None and time.monotonic() - asked_at <= BLOCKHASH_FRESH_SECONDS:
+                return blockhash
+        return self.chain.get_latest_blockhash()
+
     def signable(self, wallets):
         """The wallets whose key decrypts (kept in ``self._keypairs``); each other one is a failed item."""
         self._keypairs = getattr(self, "_keypairs", {})
@@ -62,16 +86,59 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
 
     The sends overlap, up to ``RPC_CONCURRENCY`` in flight (the client keeps to ``RPC_RATE_LIMIT``); with
     ``--sleep`` they go one at a time, the pause between them. Every transaction given was written ahead by
-    the caller, so the order they land in does not matter. Nothing is ever sent twice by this function: a
-    lost answer leaves the outcome ``unknown`` until the chain has been asked. When the node becomes
-    unreachable, what was not confirmed stays ``unknown`` and the error is returned as ``chain_error`` for
-    the run to report.
+    the caller where it moves money, so the order they land in does not matter. Nothing is ever sent twice
+    by this function: a lost answer leaves the outcome ``unknown`` until the chain has been asked. When the
+    node becomes unreachable, what was not confirmed stays ``unknown`` and the error is returned as
+    ``chain_error`` for the run to report.
+    """
+    return start_sending(operation, transactions, commitment=commitment).result()
+
+
+def start_sending(operation, transactions, *, commitment="confirmed"):
+    """:func:`send_and_confirm` without waiting: a ``Future`` whose ``result()`` is the :class:`Sent`.
+
+    The batch is sent and confirmed on the chain client's worker while the run goes on with the batch
+    before it (reading the chain after it landed, writing its records): that is how a far node is kept
+    busy. With ``--sleep`` the batch is sent here and now, one transaction at a time.
     """
     chain = operation.chain
+    timeout = app_settings.CONFIRM_TIMEOUT_SECONDS
+    if operation.sleep > 0:
+        done = Future()
+        done.set_result(
+            _confirm(chain, transactions, _send_one_by_one(operation, transactions), commitment, timeout)
+        )
+        return done
+    operation.tick()  # the run's heartbeat, when one is due, before a batch goes out
+    return chain.submit(_send_and_confirm, chain, transactions, commitment, timeout)
+
+
+def _send_and_confirm(chain, transactions, commitment, timeout):
+    """The chain's part of :func:`send_and_confirm`: no database, so it may run on the client's worker."""
+    return _confirm(chain, transactions, chain.send_transactions(transactions), commitment, timeout)
+
+
+def _send_one_by_one(operation, transactions):
+    """Each transaction's send result, the run's ``--sleep`` between them; nothing more once the node is gone."""
+    results = []
+    for index, tx in enumerate(transactions):
+        if index:
+            operation.pause()
+        (result,) = operation.chain.send_transactions([tx])
+        results.append(result)
+        if isinstance(result, ChainUnavailable):
+            results += [result] * (len(transactions) - index - 1)
+            break
+    return results
+
+
+def _confirm(chain, transactions, results, commitment, timeout):
+    """The :class:`Sent` of ``transactions`` given their send ``results``: those that may have landed are
+    asked about together."""
     outcomes = {}
     chain_error = None
     sent = []
-    for tx, result in zip(transactions, _send_all(operation, transactions), strict=True):
+    for tx, result in zip(transactions, results, strict=True):
         signature = str(tx.signatures[0])
         if isinstance(result, TransactionAlreadyProcessed | SendOutcomeUnknown):
             sent.append(signature)  # it may have landed: the confirmation below decides
@@ -85,7 +152,7 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
     if not sent:
         return Sent(outcomes, chain_error)
     try:
-        statuses = chain.confirm(sent, commitment=commitment, timeout=app_settings.CONFIRM_TIMEOUT_SECONDS)
+        statuses = chain.confirm(sent, commitment=commitment, timeout=timeout)
     except ChainUnavailable as exc:
         chain_error = exc
         statuses = {}
@@ -102,22 +169,55 @@ def send_and_confirm(operation, transactions, *, commitment="confirmed"):
     return Sent(outcomes, chain_error)
 
 
-def _send_all(operation, transactions):
-    """Each transaction's send result (its signature or the error), in order; see ``send_and_confirm``."""
-    chain = operation.chain
-    if operation.sleep <= 0:
-        operation.tick()  # the run's heartbeat, when one is due, before a batch goes out
-        return chain.send_transactions(transactions)
-    results = []
-    for index, tx in enumerate(transactions):
-        if index:
-            operation.pause()
-        (result,) = chain.send_transactions([tx])
-        results.append(result)
-        if isinstance(result, ChainUnavailable):  # the node stopped answering: send nothing more
-            results += [result] * (len(transactions) - index - 1)
-            break
-    return results
+@dataclass
+class Flight:
+    """A batch on its way: ``sending`` (a Future of its :class:`Sent`) and ``finish(sent)``, which records
+    what became of it (reads the chain after it landed, writes the records)."""
+
+    sending: Future
+    finish: object
+
+    def land(self):
+        return self.finish(self.sending.result())
+
+    def wait(self):
+        """Wait for the batch to be sent and confirmed, whatever came of it (the run is stopping)."""
+        try:
+            self.sending.result()
+        except Exception:
+            logger.debug("a batch in flight ended in an error while the run was stopping", exc_info=True)
+
+
+def in_pipeline(batches, start):
+    """Start each batch before finishing the one before it, so a far node always has work in flight.
+
+    ``start(batch)`` prepares a batch (its blockhash, the write-ahead of its transactions) and starts
+    sending it, returning a :class:`Flight`, or None when nothing is sent. While batch k+1 is sent and
+    confirmed, batch k is finished: the re-read after it landed and its records. The order that matters
+    holds for every batch: written ahead before sent, confirmed before its state changes, read again only
+    after it landed. Nothing is left in flight when this returns or raises.
+    """
+    previous = None
+    for batch in batches:
+        try:
+            current = start(batch)
+        except BaseException:
+            if previous is not None:  # record what the batch before came to, then stop with the error
+                try:
+                    previous.land()
+                except Exception:
+                    logger.warning("finishing a batch after an error failed too", exc_info=True)
+            raise
+        if previous is not None:
+            try:
+                previous.land()
+            except BaseException:
+                if current is not None:
+                    current.wait()
+                raise
+        previous = current
+    if previous is not None:
+        previous.land()
 
 
 def _describe(exc):

@@ -8,6 +8,7 @@ transaction that may still land is re-sent as the very same bytes, which can nev
 
 import base64
 from collections import defaultdict
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -42,7 +43,16 @@ from ..models import (
 )
 from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
 from .holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
-from .sending import FAILED, LANDED, SigningMixin, fee_shares, send_and_confirm
+from .sending import (
+    FAILED,
+    LANDED,
+    Flight,
+    SigningMixin,
+    fee_shares,
+    in_pipeline,
+    send_and_confirm,
+    start_sending,
+)
 from .settling import SettlingMixin, remember_balances
 
 WRITE_AHEAD_FIELDS = ["state", "pending_signature", "pending_transaction", "pending_valid_until"]
@@ -246,7 +256,11 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             return
         tokens = {w.pk: self.tokens_of(w) for w in wallets}
         self.pause()
+        # While the wallets are read: the blockhash of the first batch, and the receivers' token accounts.
+        self.prefetch_blockhash()
+        receiver_accounts = self.chain.submit(self._read_receiver_accounts, wallets, tokens)
         holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
+        receiver_accounts = receiver_accounts.result()
         empty, behind = [], []
         for wallet in wallets:
             if holdings[wallet.pk].has_funds:
@@ -275,16 +289,17 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         # The chunk's wallets and rows are saved once, after its last batch (or its failure): until then a
         # wallet already swept is still written ahead in the database, and a worker stopped meanwhile
         # leaves it for the next sweep to find landed.
-        changed, transfers = [], []
+        swept = ([], [])  # the wallets changed, their ledger rows
         try:
             for receiver, group in by_receiver.items():
                 receiver = Pubkey.from_string(receiver)
-                unconfirmed = self._create_receiver_accounts(receiver, group, holdings)
-                for batch in self.send_batches(group):
-                    swept = self._sweep_to(receiver, batch, holdings, unconfirmed)
-                    changed += swept[0]
-                    transfers += swept[1]
+                unconfirmed = self._create_receiver_accounts(receiver, group, holdings, receiver_accounts)
+                start = partial(
+                    self._start_sweep, receiver, holdings=holdings, missing=unconfirmed, into=swept
+                )
+                in_pipeline(self.send_batches(group), start)
         finally:
+            changed, transfers = swept
             if changed:
                 self.save_swept(
                     changed,
@@ -293,29 +308,40 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                     + ["rent_reclaimed", "last_error", "swept", "last_checked_at", "balances", "holds_funds"],
                 )
 
-    def _create_receiver_accounts(self, receiver, wallets, holdings):
+    def _read_receiver_accounts(self, wallets, tokens):
+        """``{token account address: Account or None}`` of the receivers' token accounts for every token
+        the wallets may hold. Chain calls only: it runs beside the read of the wallets."""
+        addresses = {
+            token_account_address(wallet.receiver_address or app_settings.RECEIVER_ADDRESS, token)
+            for wallet in wallets
+            for token in tokens[wallet.pk]
+            if not token.is_native
+        }
+        addresses = list(addresses)
+        return dict(zip(addresses, self.chain.get_accounts(addresses), strict=True)) if addresses else {}
+
+    def _create_receiver_accounts(self, receiver, wallets, holdings, accounts):
         """Create the receiver's missing token accounts once, before the sweep transactions.
 
         Otherwise every sweep transaction would have to create them idempotently, which leaves room for
         one wallet fewer per transaction. The fee and the rent are the fee payer's and are recorded.
-        Returns the mints whose account is not known to exist yet: the sweep transactions then create
-        them idempotently, so they cannot fail for want of it.
+        ``accounts`` are the receiver's token accounts as read beside the wallets. Returns the mints whose
+        account is not known to exist yet: the sweep transactions then create them idempotently, so they
+        cannot fail for want of it.
         """
         mints = {
             h.token.mint: h.token for w in wallets for h in holdings[w.pk].open_token_accounts if h.amount
         }
         if not mints:
             return []
-        self.pause()
-        accounts = self.chain.get_accounts([token_account_address(receiver, t) for t in mints.values()])
-        missing = [token for token, account in zip(mints.values(), accounts, strict=True) if account is None]
+        missing = [t for t in mints.values() if accounts.get(token_account_address(receiver, t)) is None]
         if not missing:
             return []
         built = build_create_ata_transactions(
             receiver,
             [(Pubkey.from_string(t.mint), token_program_id(t)) for t in missing],
             fee_payer=self.fee_payer(),
-            recent_blockhash=self.chain.get_latest_blockhash().blockhash,
+            recent_blockhash=self.latest_blockhash().blockhash,
             priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
             max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
         )
@@ -342,7 +368,9 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             return []
         return [Pubkey.from_string(t.mint) for t in missing]
 
-    def _sweep_to(self, receiver, wallets, holdings, missing):
+    def _start_sweep(self, receiver, wallets, *, holdings, missing, into):
+        """Sign a batch's sweep transactions, write them ahead and start sending them: a :class:`Flight`,
+        or None when nothing is sent (a dry run, or no wallet whose key decrypts)."""
         funds, members = [], []
         for wallet in self.signable(wallets):
             held = holdings[wallet.pk]
@@ -365,9 +393,9 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             )
             members.append(wallet)
         if not funds:
-            return [], []
+            return None
         self.pause()
-        blockhash = self.chain.get_latest_blockhash()
+        blockhash = self.latest_blockhash()
         built = build_sweep_transactions(
             funds,
             fee_payer=self.fee_payer(),
@@ -386,7 +414,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             for tx, shares in plan:
                 for wallet, fee in shares:
                     self._record_planned(wallet, holdings[wallet.pk], tx.signature, fee)
-            return [], []
+            return None
         for tx, shares in plan:
             encoded = base64.b64encode(bytes(tx.transaction)).decode("ascii")
             for wallet, _ in shares:
@@ -395,7 +423,15 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 wallet.pending_transaction = encoded
                 wallet.pending_valid_until = blockhash.last_valid_block_height
         update_rows(OneTimeWallet, members, WRITE_AHEAD_FIELDS)  # write-ahead, before anything is sent
-        outcomes = self.send([tx.transaction for tx, _ in plan])
+        sending = start_sending(self, [tx.transaction for tx, _ in plan])
+        return Flight(sending, lambda sent: self._finish_sweep(plan, holdings, sent, into))
+
+    def _finish_sweep(self, plan, holdings, sent, into):
+        """What came of a batch's sweep transactions: the wallets' new state and their ledger rows, added
+        to ``into`` for ``sweep`` to save; a wallet is swept when a read after its transaction landed shows
+        it empty."""
+        self.chain_error = self.chain_error or sent.chain_error
+        outcomes = sent.outcomes
         changed, transfers = [], []
         for tx, shares in plan:
             outcome = outcomes[tx.signature]
@@ -435,7 +471,8 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                     )
                 changed.append(wallet)
         self.verify_empty([w for w in changed if w.state == WalletState.SENT_FUNDS], holdings)
-        return changed, transfers
+        into[0].extend(changed)
+        into[1].extend(transfers)
 
     def record_transfers(self, wallet, signature, account_keys, moved, fee, *, slot):
         """The sweep's rows of the wallet's transfer ledger, from the transaction the run built (or, landed

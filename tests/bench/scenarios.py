@@ -389,7 +389,7 @@ class Bench:
         try:
             _, _, seconds, _ = self.execute(name, size)
             requests = sum(self.localnet.request_counts.values())
-            held = self.localnet.latency_stats
+            seen = self.localnet.in_flight_stats
         finally:
             self.localnet.clear_faults()
         run = OperationRun.objects.filter(kind="recheck" if name in ("watch", "ledger") else name).latest(
@@ -402,9 +402,9 @@ class Bench:
             "seconds": round(seconds, 2),
             "rpc_requests": requests,
             "added_seconds": round(added, 2),
-            # requests x latency / added wall time; the node's own measure beside it (requests held at once)
+            # requests x latency / added wall time; beside it the node's own count of requests in flight
             "in_flight": round(requests * self.latency / added, 2) if added > 0 else None,
-            "in_flight_at_node": held["in_flight"],
+            "in_flight_at_node": seen["in_flight"],
         }
 
     def export_row(self, name, size, exported, queries, seconds, peak):
