@@ -531,7 +531,9 @@ class ChainClient:
                     except ChainError as exc:
                         results[index] = exc
 
-            await self._gather(sender() for _ in range(min(self.concurrency, len(requests))))
+            # Twice as many senders as requests in flight: one waiting out a retry's backoff leaves its slot
+            # to another (the transport still bounds the requests in flight to ``concurrency``).
+            await self._gather(sender() for _ in range(min(2 * self.concurrency, len(requests))))
             for index, _ in queue:  # never started: the node stopped answering
                 results[index] = unavailable
             return results

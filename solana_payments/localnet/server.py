@@ -4,7 +4,8 @@ Websocket subscriptions are served on the next port (pubsub.py).
 Control endpoints (never subject to faults, never counted):
 
     GET    /health               "ok" (like real nodes)
-    GET    /localnet/stats       {"requests": {method: n}, "faults": {kind: n}, "in_flight": {...}, "slot", ...}
+    GET    /localnet/stats       {"requests": {method: n}, "faults": {kind: n}, "served": {method: n},
+                                 "in_flight": {...}, "slot", "blockHeight", ...}
     GET    /localnet/faults      the current fault settings
     POST   /localnet/faults      JSON object: merge these fault settings (same names as `Faults`)
     DELETE /localnet/faults      clear every fault
@@ -246,6 +247,7 @@ class Localnet:
         self._stats_lock = threading.Lock()
         self._request_counts: Counter[str] = Counter()
         self._fault_counts: Counter[str] = Counter()
+        self._served_counts: Counter[str] = Counter()
         self._handling = 0  # JSON-RPC requests being answered right now
         self._busy_since = 0.0  # when the current stretch of answering began
         self._flight = {"requests": 0, "seconds": 0.0, "busy_seconds": 0.0}
@@ -437,6 +439,13 @@ class Localnet:
             return dict(self._request_counts)
 
     @property
+    def served_counts(self) -> dict[str, int]:
+        """Requests per method the node carried out: past every HTTP fault (429, 5xx, unhealthy), a lost
+        answer included. A ``sendTransaction`` counted here reached the chain; one answered 429 did not."""
+        with self._stats_lock:
+            return dict(self._served_counts)
+
+    @property
     def fault_counts(self) -> dict[str, int]:
         """Faults injected per kind: rate_429, rate_5xx, rate_unhealthy, lose_send_response, latency_spike."""
         with self._stats_lock:
@@ -461,6 +470,7 @@ class Localnet:
         with self._stats_lock:
             self._request_counts.clear()
             self._fault_counts.clear()
+            self._served_counts.clear()
             self._flight = {"requests": 0, "seconds": 0.0, "busy_seconds": 0.0}
             if self._handling:
                 self._busy_since = time.monotonic()
@@ -472,6 +482,7 @@ class Localnet:
         return {
             "requests": self.request_counts,
             "faults": self.fault_counts,
+            "served": self.served_counts,
             "in_flight": self.in_flight_stats,
             "slot": slot,
             "blockHeight": height,
@@ -564,6 +575,8 @@ class Localnet:
                 answers = [_error(r.get("id") if isinstance(r, dict) else None, error) for r in requests]
                 return 200, {}, _dumps(answers if batch else answers[0])
 
+        with self._stats_lock:
+            self._served_counts.update(m if isinstance(m, str) else "(invalid)" for m in methods)
         answers = [self._answer(request) for request in requests]
         if "sendTransaction" in methods and self._draw(
             faults, "lose_send_response", faults.lose_send_response

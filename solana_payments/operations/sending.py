@@ -50,22 +50,24 @@ class SigningMixin:
         """Ask for a blockhash now, while the run reads the chain or writes its records: the next batch is
         built on it if it is still fresh then (see :meth:`latest_blockhash`). Not with ``--sleep``."""
         if self.sleep <= 0:
-            self._prefetched = (time.monotonic(), self.chain.submit(self.chain.get_latest_blockhash))
+            self._blockhash = (time.monotonic(), self.chain.submit(self.chain.get_latest_blockhash))
 
     def latest_blockhash(self):
-        """The blockhash a batch's transactions are built on: the one prefetched, when it was asked for at
-        most ``BLOCKHASH_FRESH_SECONDS`` ago, else a new one. Its validity window (about a minute) then
-        still leaves a batch the time ``send_batches`` sized it for."""
-        prefetched, self._prefetched = getattr(self, "_prefetched", None), None
-        if prefetched is not None:
-            asked_at, future = prefetched
+        """The blockhash a batch's transactions are built on: the last one asked for, when that was at most
+        ``BLOCKHASH_FRESH_SECONDS`` ago (never with ``--sleep``), else a new one. Its validity window (about
+        a minute) then still leaves a batch the time ``send_batches`` sized it for."""
+        asked_at, future = getattr(self, "_blockhash", None) or (None, None)
+        if future is not None and self.sleep <= 0 and time.monotonic() - asked_at <= BLOCKHASH_FRESH_SECONDS:
             try:
-                blockhash = future.result()
+                return future.result()
             except ChainError:  # asked again below, where an error stops the run as usual
-                blockhash = None
-            if blockhash is not None and time.monotonic() - asked_at <= BLOCKHASH_FRESH_SECONDS:
-                return blockhash
-        return self.chain.get_latest_blockhash()
+                pass
+        asked_at = time.monotonic()
+        blockhash = self.chain.get_latest_blockhash()
+        done = Future()
+        done.set_result(blockhash)
+        self._blockhash = (asked_at, done)
+        return blockhash
 
     def signable(self, wallets):
         """The wallets whose key decrypts (kept in ``self._keypairs``); each other one is a failed item."""

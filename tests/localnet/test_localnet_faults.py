@@ -146,6 +146,7 @@ def test_max_faults_methods_filter_and_seed(localnet):
     localnet.set_faults(rate_429=1.0, max_faults=2, retry_after=0)
     statuses = [post_json(localnet.url, _request("getSlot"))[0] for _ in range(4)]
     assert statuses == [429, 429, 200, 200]
+    assert localnet.request_counts == {"getSlot": 4} and localnet.served_counts == {"getSlot": 2}
 
     localnet.clear_faults()
     localnet.set_faults(rate_5xx=1.0, methods=["getBalance"])
