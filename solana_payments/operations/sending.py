@@ -1,4 +1,6 @@
-"""Signing and sending transactions and learning what became of them, for sweep and reclaim."""
+"""Signing and sending transactions and learning what became of them, for sweep, expire, reclaim and
+refund: a batch's transactions go out together, and the next batch is sent while the one before is
+confirmed, read again and recorded (``in_pipeline``), so a far node is kept busy."""
 
 import logging
 import time
@@ -21,7 +23,7 @@ from ..models import ItemOutcome
 logger = logging.getLogger(__name__)
 
 LANDED, FAILED, UNKNOWN = "landed", "failed", "unknown"
-BLOCKHASH_FRESH_SECONDS = 5  # a prefetched blockhash older than this is not used (see latest_blockhash)
+BLOCKHASH_FRESH_SECONDS = 5  # a blockhash asked for longer ago is not used again (see latest_blockhash)
 
 
 @dataclass
