@@ -324,6 +324,34 @@ def test_get_accounts_batches_by_100_in_order_and_concurrently(serve):
     assert server.requests[0]["params"][1]["encoding"] == "base64"
 
 
+def test_submit_runs_beside_the_callers_requests_within_the_bound(serve):
+    """A call started with submit() and the caller's own share the client's bound; close() waits for it."""
+    in_flight, peak = [0], [0]
+    lock = threading.Lock()
+
+    def handler(request):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.2)
+        with lock:
+            in_flight[0] -= 1
+        return ok(request, accounts_result(request))
+
+    server = serve(handler)
+    client = client_for(server, concurrency=3)
+    started = time.monotonic()
+    background = client.submit(client.get_accounts, [Keypair().pubkey() for _ in range(200)])
+    assert len(client.get_accounts([Keypair().pubkey() for _ in range(100)])) == 100
+    later = client.submit(client.get_accounts, [Keypair().pubkey() for _ in range(100)])
+    client.close()  # waits for what was submitted
+    assert later.done() and len(later.result()) == 100 and len(background.result()) == 200
+    assert peak[0] == 3 and len(server.requests) == 4
+    assert time.monotonic() - started < 0.2 * 4 - 0.05  # not one after another
+    with pytest.raises(RuntimeError):
+        client.submit(client.get_block_height)
+
+
 def test_signature_statuses_256_a_call(serve):
     def handler(request):
         sigs = request["params"][0]
