@@ -37,7 +37,8 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-# The benchmark: each operation on 1,000 and 10,000 records (BENCH_SIZES=1000 for a quick run).
+# The benchmark: each operation on 1,000 and 10,000 records (BENCH_SIZES=1000 for a quick run), and each
+# again on a node 80 ms away (python -m tests.bench.run --latency-ms 0 to skip).
 BENCH_SIZES ?= 1000,10000
 bench: $(STAMP)
 	$(PY) -m tests.bench.run --sizes $(BENCH_SIZES)

@@ -1,5 +1,6 @@
 """The order of a pipeline of batches: each started before the one before it is finished, never finished
-before its own sending is done, nothing left in flight when it stops."""
+before its own sending is done, nothing left in flight when it stops; and batches small enough that two in
+flight go out inside their blockhash's window."""
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -84,3 +85,25 @@ def test_a_failed_land_waits_for_the_batch_behind_it():
         in_pipeline([1, 2], start)
     assert done == [2]
     pool.shutdown()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "rate_limit, sleep, sizes",
+    [
+        (0, 0, [594, 406]),  # about 100 transactions a batch
+        (0, 1, [180] * 5 + [100]),  # --sleep 1: 30 transactions' worth, 30 s of sends
+        (3, 0, [450, 450, 100]),  # 3 requests a second: 75 transactions, 25 s of sends
+        (1, 0, [144] * 6 + [136]),
+    ],
+)
+def test_batches_hold_no_more_sends_than_fit_the_blockhash_window(rate_limit, sleep, sizes):
+    """Two batches in flight at RPC_RATE_LIMIT still go out well inside their blockhash's minute."""
+    from solana_payments.chain.client import ChainClient
+    from solana_payments.models import OperationRun
+    from solana_payments.operations.sweep import SweepOperation
+
+    run = OperationRun.objects.create(kind="sweep", trigger="command")
+    with ChainClient("http://127.0.0.1:9", rate_limit=rate_limit) as chain:
+        operation = SweepOperation(run, chain, sleep=sleep)
+        assert [len(batch) for batch in operation.send_batches(list(range(1000)))] == sizes
