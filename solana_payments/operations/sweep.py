@@ -256,11 +256,16 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
             return
         tokens = {w.pk: self.tokens_of(w) for w in wallets}
         self.pause()
-        # While the wallets are read: the blockhash of the first batch, and the receivers' token accounts.
+        # While the wallets are read: the blockhash of the first batch, and the receivers' token accounts
+        # (with --sleep, one round trip after the other).
         self.prefetch_blockhash()
-        receiver_accounts = self.chain.submit(self._read_receiver_accounts, wallets, tokens)
+        beside = None if self.sleep > 0 else self.chain.submit(self._read_receiver_accounts, wallets, tokens)
         holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
-        receiver_accounts = receiver_accounts.result()
+        if beside is None:
+            self.pause()
+            receiver_accounts = self._read_receiver_accounts(wallets, tokens)
+        else:
+            receiver_accounts = beside.result()
         empty, behind = [], []
         for wallet in wallets:
             if holdings[wallet.pk].has_funds:
