@@ -6,13 +6,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..resources import DifferenceResource
-from .actions import operation_action
 from .exports import ExportAdminMixin
 from .mixins import ReadOnlyAdminMixin
-
-reconcile_wallets = operation_action(
-    "reconcile", "reconcile_wallets", "Reconcile selected wallets with the chain (read-only)…"
-)
 
 
 class DifferenceAdmin(ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
