@@ -413,7 +413,7 @@ class OperationRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Who asked, by name: the user's, or for a command ``--requested-by`` (by default the OS user).
-    requester = models.CharField(max_length=150, blank=True)
+    requester = models.CharField(max_length=150, blank=True, default="", db_default="")
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )

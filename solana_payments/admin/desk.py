@@ -154,6 +154,7 @@ class DeskMixin:
             "payment": payment,
             "kind": kind,
             "description": operation_class.description,
+            "always_held": operation_class.always_held,
             "form": form,
             "preview": preview,
             "change_url": change_url,

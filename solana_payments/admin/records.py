@@ -11,7 +11,7 @@ from ..dry_runs import not_dry_run
 from ..explorer import explorer_url
 from ..models import ItemOutcome, OperationItem, PaymentOption, PaymentStatus
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
-from .desk import DeskMixin, RefundInline
+from .desk import DeskMixin, RefundInline, decision_kinds
 from .display import payment_status_words, short_reference, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import DecisionFilter, FundsOnChainFilter, PaymentFundsOnChainFilter, PaymentStatusFilter
@@ -147,7 +147,10 @@ class PaymentAdmin(
         # payment from an abandoned one: the last decision that was carried out, if any.
         decisions = (
             OperationItem.objects.filter(
-                not_dry_run("run__"), payment=OuterRef("pk"), run__kind="resolve", outcome=ItemOutcome.DONE
+                not_dry_run("run__"),
+                payment=OuterRef("pk"),
+                run__kind__in=decision_kinds(),
+                outcome=ItemOutcome.DONE,
             )
             .order_by("-pk")
             .values("run__parameters__decision")[:1]

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="operationrun",
             name="requester",
-            field=models.CharField(blank=True, max_length=150),
+            field=models.CharField(blank=True, db_default="", default="", max_length=150),
         ),
         migrations.AlterField(
             model_name="operationrun",

@@ -161,6 +161,7 @@ class Operation:
     desk_label = ""  # a link on a payment's page to ``desk_form``, which runs it on that payment (admin.desk)
     desk_form = None  # a Django form of its options, for that page
     records_decisions = False  # its done items are decisions, listed on the payment's page
+    records_differences = False  # it writes the reconciliation report (Difference): who runs it reads it
     tile_figures = ()  # the dashboard figures its tile shows (names known to ``admin.figures``)
     command_records = ""  # what ``--limit`` and ``--ids`` count, in the command's help (default: model)
     command_help = ""  # the command's help (default: the description)

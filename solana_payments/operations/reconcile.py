@@ -50,6 +50,7 @@ class ReconcileOperation(WalletSelectionMixin, Operation):
     )
     schedule_minutes = 24 * 60
     option_names = ("deep",)
+    records_differences = True
     summary_keys = ("scanned", "agreed", "differences", "failed")
     admin_actions = (
         AdminAction(
