@@ -87,11 +87,7 @@ def may_hold(kind, trigger):
     operation_class = get_operation_class(kind)
     if operation_class.always_held:
         return True
-    return (
-        operation_class.moves_money
-        and trigger in HELD_TRIGGERS
-        and bool(app_settings.APPROVAL_THRESHOLDS)
-    )
+    return operation_class.moves_money and trigger in HELD_TRIGGERS and bool(app_settings.APPROVAL_THRESHOLDS)
 
 
 def items_of(run):

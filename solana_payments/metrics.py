@@ -38,6 +38,8 @@ def kinds_with_steps():
     from .operations import operation_classes
 
     return [kind for kind, operation_class in operation_classes().items() if operation_class.steps]
+
+
 VIEW_PERMISSION = "view_operationrun"
 RPC_WINDOW_SECONDS = 3600  # RPC calls and retries are reported over the runs of the last hour
 PREFIX = "solana_payments_"
