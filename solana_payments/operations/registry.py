@@ -20,6 +20,10 @@ def register(*classes):
         _BUILT_IN[operation_class.kind] = operation_class
 
 
+def built_in_kinds():
+    return tuple(_BUILT_IN)
+
+
 def _project_operations():
     classes = {}
     for path in app_settings.OPERATIONS or ():

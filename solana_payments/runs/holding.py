@@ -1,6 +1,8 @@
 """Holding a run for a second person's approval, and checking, when an approved run starts, that its
 preview still holds (the rules are in ``approvals``)."""
 
+from dataclasses import replace
+
 from ..amounts import format_units
 from ..approvals import hold_reason, items_of, may_hold, moved_recently, planned_items, planned_totals
 from ..models import ItemOutcome, OperationRun, RunStatus
@@ -18,7 +20,7 @@ def hold_if_needed(request, *, user, requester, trigger, chain=None):
         return None, None
     preview = run_operation(
         request.kind,
-        request=RunRequest.from_parameters(request.kind, request.parameters(), dry_run=True),
+        request=replace(request, dry_run=True),
         trigger=trigger,
         user=user,
         chain=chain,
@@ -26,7 +28,7 @@ def hold_if_needed(request, *, user, requester, trigger, chain=None):
     reason = hold_reason(request.kind, preview, moved_recently(user, trigger, requester))
     if not reason:
         return None, preview
-    operation_class.refuse_if_open(request.ids)
+    operation_class.refuse_if_open(request.ids)  # again: another run may have been asked for meanwhile
     parameters = {**request.parameters(), "held": reason, **operation_class.options_from_preview(preview)}
     held = OperationRun.objects.create(
         kind=request.kind,

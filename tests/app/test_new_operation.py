@@ -96,3 +96,20 @@ def test_a_new_operation_gets_its_command_and_its_retries(note):
     assert (retried.kind, retried.status, retried.parameters["ids"]) == ("note", RunStatus.QUEUED, [bad.pk])
     Payment.objects.filter(pk=bad.pk).update(label="")
     assert jobs.execute(retried.pk) == RunStatus.SUCCEEDED
+
+
+class SweepAgain(NoteOperation):
+    kind = "sweep"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [PATH, ["tests.nowhere.Operation"], ["django.db.models.Model"], [f"{__name__}.SweepAgain"], [PATH, PATH]],
+)
+def test_a_wrong_operations_setting_is_a_check_error(configure, value):
+    from solana_payments.checks import check_settings
+
+    configure(OPERATIONS=value)
+    assert "solana_payments.E029" in {error.id for error in check_settings()}
+    configure(OPERATIONS=[PATH])
+    assert "solana_payments.E029" not in {error.id for error in check_settings()}
