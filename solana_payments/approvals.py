@@ -80,11 +80,8 @@ def clean_thresholds(value, known_symbols=()):
     return cleaned
 
 
-def may_hold(kind, trigger):
-    """Whether a run of ``kind`` started by ``trigger`` needs a preview to decide if it waits."""
-    from .operations import get_operation_class
-
-    operation_class = get_operation_class(kind)
+def may_hold(operation_class, trigger):
+    """Whether a run of ``operation_class`` started by ``trigger`` needs a preview to decide if it waits."""
     if operation_class.always_held:
         return True
     return operation_class.moves_money and trigger in HELD_TRIGGERS and bool(app_settings.APPROVAL_THRESHOLDS)
@@ -115,14 +112,12 @@ def planned_totals(run):
     return {tokens[pk]: total for pk, total in totals.items()}
 
 
-def hold_reason(kind, preview, recent=None):
-    """Why a run whose dry run is ``preview`` waits for approval, or ``""``. ``recent`` is what the same
-    requester's runs moved within the window (``moved_recently``): ``{token: base units}``."""
-    from .operations import get_operation_class
-
-    operation_class = get_operation_class(kind)
+def hold_reason(operation_class, preview, recent=None):
+    """Why a run of ``operation_class`` whose dry run is ``preview`` waits for approval, or ``""``.
+    ``recent`` is what the same requester's runs moved within the window (``moved_recently``):
+    ``{token: base units}``."""
     if operation_class.always_held:
-        return operation_class.held_reason or f"every {kind} run waits for a second person"
+        return operation_class.held_reason or f"every {operation_class.kind} run waits for a second person"
     limits = clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
     recent = recent or {}
     for token, planned in sorted(planned_totals(preview).items(), key=lambda pair: pair[0].symbol):

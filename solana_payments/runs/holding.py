@@ -16,7 +16,7 @@ def hold_if_needed(request, *, user, requester, trigger, chain=None):
     Returns ``(held run or None, preview or None)``: a run that goes ahead keeps the preview, so that what
     it is about to move counts in the requester's window until it has moved it."""
     operation_class = request.operation_class
-    if not may_hold(request.kind, trigger):
+    if not may_hold(operation_class, trigger):
         return None, None
     preview = run_operation(
         request.kind,
@@ -25,7 +25,7 @@ def hold_if_needed(request, *, user, requester, trigger, chain=None):
         user=user,
         chain=chain,
     )
-    reason = hold_reason(request.kind, preview, moved_recently(user, trigger, requester))
+    reason = hold_reason(operation_class, preview, moved_recently(user, trigger, requester))
     if not reason:
         return None, preview
     operation_class.refuse_if_open(request.ids)  # again: another run may have been asked for meanwhile
