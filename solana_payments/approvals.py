@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .amounts import format_units
@@ -45,7 +45,6 @@ from .models import (
 APPROVE_PERMISSION = "solana_payments.approve_runs"
 MAX_THRESHOLD = Decimal(2**64 - 1)  # no token has more units than a u64 can count
 HELD_TRIGGERS = (OperationTrigger.ADMIN_ACTION, OperationTrigger.DASHBOARD, OperationTrigger.COMMAND)
-ALWAYS_HELD = ("refund",)
 
 
 def clean_thresholds(value, known_symbols=()):
@@ -81,23 +80,28 @@ def clean_thresholds(value, known_symbols=()):
     return cleaned
 
 
-def may_hold(kind, trigger):
-    """Whether a run of ``kind`` started by ``trigger`` needs a preview to decide if it waits."""
-    from .operations import get_operation_class
-
-    if kind in ALWAYS_HELD:
+def may_hold(operation_class, trigger):
+    """Whether a run of ``operation_class`` started by ``trigger`` needs a preview to decide if it waits."""
+    if operation_class.always_held:
         return True
-    return (
-        get_operation_class(kind).moves_money
-        and trigger in HELD_TRIGGERS
-        and bool(app_settings.APPROVAL_THRESHOLDS)
-    )
+    return operation_class.moves_money and trigger in HELD_TRIGGERS and bool(app_settings.APPROVAL_THRESHOLDS)
+
+
+def items_of(run):
+    """The items of ``run`` and of its steps' runs (a maintenance run's children)."""
+    return OperationItem.objects.filter(Q(run=run) | Q(run__parent=run))
+
+
+def planned_items(run):
+    """The would-do items of a dry run (and of its steps' dry runs)."""
+    return items_of(run).filter(outcome=ItemOutcome.WOULD_DO)
 
 
 def planned_totals(run):
     """``{token: base units}`` the would-do items of a dry run plan to move."""
     rows = (
-        run.items.filter(outcome=ItemOutcome.WOULD_DO, amount__isnull=False, token__isnull=False)
+        planned_items(run)
+        .filter(amount__isnull=False, token__isnull=False)
         .values_list("token", "amount")
         .order_by()
     )
@@ -108,11 +112,12 @@ def planned_totals(run):
     return {tokens[pk]: total for pk, total in totals.items()}
 
 
-def hold_reason(kind, preview, recent=None):
-    """Why a run whose dry run is ``preview`` waits for approval, or ``""``. ``recent`` is what the same
-    requester's runs moved within the window (``moved_recently``): ``{token: base units}``."""
-    if kind in ALWAYS_HELD:
-        return "every refund waits for a second person"
+def hold_reason(operation_class, preview, recent=None):
+    """Why a run of ``operation_class`` whose dry run is ``preview`` waits for approval, or ``""``.
+    ``recent`` is what the same requester's runs moved within the window (``moved_recently``):
+    ``{token: base units}``."""
+    if operation_class.always_held:
+        return operation_class.held_reason or f"every {operation_class.kind} run waits for a second person"
     limits = clean_thresholds(app_settings.APPROVAL_THRESHOLDS)
     recent = recent or {}
     for token, planned in sorted(planned_totals(preview).items(), key=lambda pair: pair[0].symbol):
@@ -132,11 +137,12 @@ def hold_reason(kind, preview, recent=None):
     return ""
 
 
-def moved_recently(user, trigger, now=None):
+def moved_recently(user, trigger, requester="", now=None):
     """``{token: base units}`` that the requester's runs moved, or are about to move, within the last
     ``APPROVAL_WINDOW_SECONDS``: what finished runs did, what queued and running runs were previewed to
-    do (the larger of the two while one runs). A command has no user: command runs count together. Runs
-    a second person approved, rejected or that were cancelled are not counted."""
+    do (the larger of the two while one runs). A command run without a user counts with the runs of the
+    same ``requester`` name. Runs a second person approved, rejected or that were cancelled are not
+    counted."""
     window = app_settings.APPROVAL_WINDOW_SECONDS
     if not window:
         return {}
@@ -148,6 +154,8 @@ def moved_recently(user, trigger, now=None):
     )
     if user is not None and user.is_authenticated:
         runs = runs.filter(requested_by=user)
+    elif requester:
+        runs = runs.filter(requested_by__isnull=True, requester=requester)
     else:
         runs = runs.filter(requested_by__isnull=True, trigger=trigger)
     previews = dict(
@@ -179,48 +187,11 @@ def _totals_by_run(items, run_of_preview=None):
     return {((run_of_preview or {}).get(run, run), token): total for run, token, total in rows}
 
 
-def plan_of(preview):
-    """The refunds a preview shows, pinned for the approved run: ``{payment id: {amount, to}}``."""
-    items = preview.items.filter(outcome=ItemOutcome.WOULD_DO, payment__isnull=False, amount__isnull=False)
-    return {str(i.payment_id): {"amount": i.amount, "to": i.destination} for i in items}
-
-
-def hold_if_needed(kind, *, ids, limit, sleep, user, trigger, options):
-    """Preview the run and, if it must wait, record it ``awaiting approval``.
-
-    Returns ``(held run or None, preview or None)``: a run that goes ahead keeps the preview, so that what
-    it is about to move counts in the requester's window until it has moved it."""
-    from .operations import run_operation
-
-    if not may_hold(kind, trigger):
-        return None, None
-    preview = run_operation(
-        kind, ids=ids, limit=limit, sleep=sleep, dry_run=True, trigger=trigger, user=user, **options
-    )
-    reason = hold_reason(kind, preview, moved_recently(user, trigger))
-    if not reason:
-        return None, preview
-    from .operations import get_operation_class
-
-    get_operation_class(kind).refuse_if_open(ids)
-    parameters = {"ids": ids, "limit": limit, "sleep": sleep, "dry_run": False, **options, "held": reason}
-    if kind == "refund":
-        parameters["plan"] = plan_of(preview)
-    held = OperationRun.objects.create(
-        kind=kind,
-        trigger=trigger,
-        requested_by=user if user is not None and user.is_authenticated else None,
-        parameters=parameters,
-        status=RunStatus.AWAITING_APPROVAL,
-        preview=preview,
-    )
-    return held, preview
-
-
 def check_decider(run, user):
     if not user.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("approving runs needs the approve_runs permission")
-    if run.requested_by_id is not None and run.requested_by_id == user.pk:
+    asked = run.requested_by_id is not None and run.requested_by_id == user.pk
+    if asked or (run.requester and run.requester == user.get_username()):
         raise PermissionDenied("a run is approved by someone other than the person who asked for it")
 
 
@@ -258,36 +229,3 @@ def reject(run, user, reason=""):
         raise ValueError(f"run #{run.pk} is not awaiting approval")
     run.refresh_from_db()
     return run
-
-
-def preview_still_holds(run, chain=None):
-    """``""`` when a fresh dry run still matches the approved preview, else what changed."""
-    from .operations import run_operation
-    from .run_queue import run_arguments
-
-    approved = run.preview
-    if approved is None:
-        return ""
-    arguments = {**run_arguments(run.parameters, run.kind), "dry_run": True}
-    fresh = run_operation(run.kind, trigger=run.trigger, user=run.requested_by, chain=chain, **arguments)
-    if fresh.status == RunStatus.FAILED:
-        return f"the new preview failed: {fresh.error}"
-    problems = []
-    key = "wallet_id" if run.kind in ("sweep", "reclaim") else "payment_id"
-    planned = set(_planned(approved).values_list(key, flat=True))
-    still = set(_planned(fresh).values_list(key, flat=True))
-    for pk in sorted(pk for pk in planned - still if pk):
-        item = fresh.items.filter(**{key: pk}).exclude(outcome=ItemOutcome.WOULD_DO).first()
-        problems.append(f"#{pk} would now not be done ({item.reason if item else 'no longer selected'})")
-    before = planned_totals(approved)
-    for token, total in planned_totals(fresh).items():
-        if total > before.get(token, 0):
-            problems.append(
-                f"{format_units(total, token.decimals)} {token.symbol} would move, "
-                f"{format_units(before.get(token, 0), token.decimals)} {token.symbol} were approved"
-            )
-    return "; ".join(problems)
-
-
-def _planned(run):
-    return OperationItem.objects.filter(run=run, outcome=ItemOutcome.WOULD_DO)

@@ -27,7 +27,9 @@ def check_settings(app_configs=None, **kwargs):
     errors += _check_numbers()
     errors += _check_hook()
     errors += _check_explorer_url()
-    errors += _check_schedules()
+    operations = _check_operations()
+    errors += operations
+    errors += [] if operations else _check_schedules()  # the schedulable kinds come from the operations
     errors += _check_watch()
     errors += _check_held_funds()
     errors += _check_dust_thresholds()
@@ -253,6 +255,50 @@ def _check_explorer_url():
     except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:  # "{", "{0}", "{x.y}"
         problem = f"it cannot be formatted: {exc}"
     return [_error(f"EXPLORER_URL {url!r} is refused: {problem}.", hint, "E008")]
+
+
+def _check_operations():
+    """``OPERATIONS`` names ``Operation`` subclasses whose kinds and admin actions clash with nothing."""
+    from django.utils.module_loading import import_string
+
+    from .operations.base import Operation
+    from .operations.registry import built_in_kinds, operation_classes
+
+    value = app_settings.OPERATIONS
+    hint = 'Example: ["myshop.operations.NoteOperation"] (dotted paths of Operation subclasses).'
+    if not isinstance(value, list | tuple):
+        return [
+            _error(f"OPERATIONS must be a list of dotted paths, not {type(value).__name__}.", hint, "E029")
+        ]
+    errors, kinds = [], set()
+    for path in value:
+        try:
+            operation_class = import_string(str(path))
+        except ImportError as exc:
+            errors.append(_error(f"OPERATIONS: {path!r} cannot be imported ({exc}).", hint, "E029"))
+            continue
+        kind = getattr(operation_class, "kind", None)
+        if not (isinstance(operation_class, type) and issubclass(operation_class, Operation)):
+            errors.append(_error(f"OPERATIONS: {path!r} is not an Operation subclass.", hint, "E029"))
+        elif not isinstance(kind, str) or not kind.isidentifier() or len(kind) > 16:
+            errors.append(
+                _error(
+                    f"OPERATIONS: {path!r} needs a kind: a name of at most 16 letters, digits or _.",
+                    hint,
+                    "E029",
+                )
+            )
+        elif kind in built_in_kinds() or kind in kinds:
+            errors.append(
+                _error(f"OPERATIONS: {path!r} has the kind {kind!r} of another operation.", hint, "E029")
+            )
+        kinds.add(kind)
+    if errors:
+        return errors
+    names = [action.name for c in operation_classes().values() for action in c.admin_actions]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(_error(f"OPERATIONS: two operations offer the admin action {name!r}.", hint, "E029"))
+    return errors
 
 
 def _check_schedules():

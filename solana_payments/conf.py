@@ -45,6 +45,7 @@ DEFAULTS = {
     "ON_PAYMENT_ACCEPTED": None,  # dotted path to a callable(payment)
     # Operations and jobs
     "SCHEDULES": {},
+    "OPERATIONS": (),  # dotted paths of the project's own Operation subclasses (see operations/registry.py)
     "PROGRESS_EVERY_SECONDS": 2.0,
     "CONFIRM_TIMEOUT_SECONDS": 60.0,  # how long a run waits for its transactions to confirm
     # Prices in the shop's currency (create_payment(price=..., currency=..., tokens=[...]))

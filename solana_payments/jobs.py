@@ -1,4 +1,6 @@
-"""django-q2 jobs: every admin action, dashboard button and schedule runs an operation through here.
+"""django-q2 jobs: executing a queued run, the schedules, stale runs, cancel and retry.
+
+Runs are asked for with ``runs.request_run`` (``enqueue`` and ``retry`` are its shortcuts here).
 
 The task's only argument is the run id (no secrets and no selections in the queue). ``execute`` claims
 the run with a conditional update, so a task delivered twice runs the operation once.
@@ -10,19 +12,12 @@ import logging
 
 from django.utils import timezone
 
-from .approvals import hold_if_needed, preview_still_holds
 from .conf import app_settings
-from .models import (
-    FINISHED_RUN_STATUSES,
-    ApprovalDecision,
-    OperationKind,
-    OperationRun,
-    OperationTrigger,
-    RunStatus,
-)
-from .operations import MAINTENANCE_STEPS, default_schedules, get_operation_class, run_operation
-from .parameters import clean_run_parameters
-from .run_queue import run_arguments, send_to_queue
+from .models import ApprovalDecision, OperationRun, OperationTrigger, RunStatus
+from .operations import RunRequest, default_schedules, run_operation
+from .operations.maintenance import housekeeping  # noqa: F401  (the maintenance run's last step)
+from .runs import request_run, retry_run
+from .runs.holding import preview_still_holds
 
 logger = logging.getLogger(__name__)
 
@@ -33,41 +28,14 @@ STALE_GRACE_SECONDS = 60
 def enqueue(
     kind, *, ids=None, limit=None, dry_run=False, sleep=0, user=None, trigger=OperationTrigger.API, **options
 ):
-    """Record a queued run and hand its id to django-q2. Returns the run.
+    """Ask for a run and hand it to django-q2 (``runs.request_run``). Returns the run.
 
     A run that needs a second person's approval (see ``approvals``) is recorded ``awaiting approval``
     with its preview instead, and queued when it is approved.
     """
-    if kind not in OperationKind.values:
-        raise ValueError(f"Unknown operation {kind!r}.")
-    ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)  # before the run is written
-    if kind != OperationKind.MAINTENANCE:
-        options = get_operation_class(kind).clean_options(ids, options)
-    preview = None
-    if not dry_run and kind != OperationKind.MAINTENANCE:
-        get_operation_class(kind).refuse_if_open(ids)
-        held, preview = hold_if_needed(
-            kind, ids=ids, limit=limit, sleep=sleep, user=user, trigger=trigger, options=options
-        )
-        if held is not None:
-            return held  # awaiting approval: queued when a second person approves it
-    parameters = {
-        "ids": ids,
-        "limit": limit,
-        "sleep": sleep,
-        "dry_run": dry_run,
-    }
-    parameters.update(options)
-    run = OperationRun.objects.create(
-        kind=kind,
-        trigger=trigger,
-        requested_by=user if user and user.is_authenticated else None,
-        parameters=parameters,
-        status=RunStatus.QUEUED,
-        preview=preview,  # what it is about to move counts in its requester's approval window
+    return request_run(
+        kind, ids, trigger=trigger, user=user, dry_run=dry_run, limit=limit, sleep=sleep, options=options
     )
-    send_to_queue(run)
-    return run
 
 
 def execute(run_id):
@@ -90,10 +58,9 @@ def execute(run_id):
                 error=f"the chain changed since the approved preview, which no longer holds: {changed}. "
                 "Nothing was sent; ask for the run again.",
             )
-        elif run.kind == OperationKind.MAINTENANCE:
-            run_maintenance(run)
         else:
-            run_operation(run.kind, run=run, trigger=run.trigger, **run_arguments(run.parameters, run.kind))
+            request = RunRequest.from_parameters(run.kind, run.parameters)
+            run_operation(run.kind, request=request, run=run, trigger=run.trigger)
     except ValueError as exc:  # parameters written by hand or before they were checked: the run fails
         OperationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=str(exc), finished_at=timezone.now()
@@ -105,77 +72,9 @@ def execute(run_id):
 def run_scheduled(kind):
     """What a django-q2 schedule calls: stale runs are failed first, then the operation runs as one run."""
     fail_stale_runs()
-    run = OperationRun.objects.create(
-        kind=kind, trigger=OperationTrigger.SCHEDULE, status=RunStatus.RUNNING, parameters={"ids": None}
-    )
-    if kind == OperationKind.MAINTENANCE:
-        run_maintenance(run)
-    else:
-        run_operation(kind, run=run, trigger=OperationTrigger.SCHEDULE)
+    run = request_run(kind, None, trigger=OperationTrigger.SCHEDULE, inline=True)
     run.refresh_from_db()
     return run.status
-
-
-def run_maintenance(run):
-    """expire -> sweep -> reclaim, each a child run of ``run``; the parent sums them up.
-
-    Then housekeeping: run items past ``RUN_ITEMS_RETENTION_DAYS`` and expired export files are deleted.
-    """
-    arguments = run_arguments(run.parameters)
-    clean_run_parameters(limit=arguments.get("limit"), sleep=arguments.get("sleep"))  # before any child
-    run.started_at = run.started_at or timezone.now()
-    run.status = RunStatus.RUNNING
-    run.total = len(MAINTENANCE_STEPS)
-    run.save(update_fields=["status", "started_at", "total"])
-    children = []
-    for step in MAINTENANCE_STEPS:
-        child = OperationRun.objects.create(
-            kind=step,
-            trigger=run.trigger,
-            requested_by=run.requested_by,
-            parent=run,
-            parameters={**run.parameters, "ids": None},
-            status=RunStatus.RUNNING,
-        )
-        children.append(run_operation(step, run=child, trigger=run.trigger, **{**arguments, "ids": None}))
-        run.done = len(children)
-        run.heartbeat_at = timezone.now()
-        run.save(update_fields=["done", "heartbeat_at"])
-    statuses = {c.status for c in children}
-    if RunStatus.FAILED in statuses:
-        run.status = RunStatus.FAILED
-        run.error = "; ".join(f"{c.kind}: {c.error}" for c in children if c.error)
-    elif RunStatus.PARTIAL in statuses:
-        run.status = RunStatus.PARTIAL
-    else:
-        run.status = RunStatus.SUCCEEDED
-    run.counts = {c.kind: c.counts for c in children}
-    run.counts["retention"] = housekeeping()
-    rpc = {}
-    for child in children:
-        for method, count in child.rpc_calls.items():
-            rpc[method] = rpc.get(method, 0) + count
-    run.rpc_calls = rpc
-    run.fees_paid = sum(c.fees_paid for c in children)
-    run.finished_at = timezone.now()
-    # Not a full save: the task id the enqueuing process writes may not be in this copy of the run.
-    run.save(update_fields=["status", "error", "counts", "rpc_calls", "fees_paid", "finished_at"])
-    return run
-
-
-def housekeeping():
-    """The last maintenance step: prune old run items and expired export files (never fails the run)."""
-    from .exporting import delete_expired_exports
-    from .retention import prune_run_items
-
-    done = {}
-    for name, step in (("items_pruned", prune_run_items), ("exports_deleted", delete_expired_exports)):
-        try:
-            done[name] = step()
-        except Exception:
-            logger.exception("maintenance: %s failed", name)
-            done[name] = "failed"
-    return done
 
 
 def stale_after_seconds():
@@ -206,20 +105,9 @@ def cancel(run):
 
 
 def retry(run, *, user=None, trigger=OperationTrigger.ADMIN_ACTION):
-    """A new queued run over the records that failed (or everything, for a run that failed outright)."""
-    if run.status not in FINISHED_RUN_STATUSES:
-        raise ValueError(f"run #{run.pk} is {run.status}; only a finished run can be retried.")
-    if run.kind == OperationKind.MAINTENANCE:
-        return enqueue(run.kind, user=user, trigger=trigger)
-    failed = run.items.filter(outcome="failed")
-    key = "wallet_id" if run.kind in (OperationKind.SWEEP, OperationKind.RECLAIM) else "payment_id"
-    ids = sorted({pk for pk in failed.values_list(key, flat=True) if pk})
-    arguments = run_arguments(run.parameters, run.kind)
-    arguments.pop("plan", None)  # a retry is previewed (and approved) afresh
-    if run.status == RunStatus.FAILED and not ids:
-        ids = arguments.get("ids")
-    arguments.update(ids=ids, dry_run=False)
-    return enqueue(run.kind, user=user, trigger=trigger, **arguments)
+    """A new run over the records that failed (or everything, for a run that failed outright), asked for
+    like any other (``runs.retry_run``): held for approval exactly as a fresh request would be."""
+    return retry_run(run, user=user, trigger=trigger)
 
 
 # -- schedules ------------------------------------------------------------------------------------------

@@ -362,15 +362,12 @@ class PaymentOption(models.Model):
         return Decimal(self.rate) if self.rate else None
 
 
-class OperationKind(models.TextChoices):
-    EXPIRE = "expire", _("expire")
-    SWEEP = "sweep", _("sweep")
-    RECLAIM = "reclaim", _("reclaim")
-    RECHECK = "recheck", _("recheck")
-    RESOLVE = "resolve", _("resolve")
-    REFUND = "refund", _("refund")
-    RECONCILE = "reconcile", _("reconcile")
-    MAINTENANCE = "maintenance", _("maintenance")
+def operation_kinds():
+    """The kinds a run may have: one per registered operation (``operations/registry.py``), read from the
+    registry when asked, so a new operation needs no edit here nor a migration of its own."""
+    from django.apps import apps
+
+    return apps.get_app_config("solana_payments").operation_kind_choices()
 
 
 class OperationTrigger(models.TextChoices):
@@ -410,11 +407,13 @@ class ApprovalDecision(models.TextChoices):
 class OperationRun(models.Model):
     """One recorded run of an operation, whatever started it."""
 
-    kind = models.CharField(max_length=16, choices=OperationKind.choices)
+    kind = models.CharField(max_length=16, choices=operation_kinds)
     trigger = models.CharField(max_length=16, choices=OperationTrigger.choices)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who asked, by name: the user's, or for a command ``--requested-by`` (by default the OS user).
+    requester = models.CharField(max_length=150, blank=True, default="", db_default="")
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
@@ -449,12 +448,9 @@ class OperationRun(models.Model):
             models.Index(fields=["created_at", "id"], name="sp_run_created_id"),
             models.Index(fields=["status", "created_at", "id"], name="sp_run_status_created"),
         ]
+        # The run_<kind> permissions are made from the operations registry after each migrate (see
+        # runs.permissions): one per operation, a maintenance run needing each step's.
         permissions = [
-            *(
-                (f"run_{kind}", f"Can run the {kind} operation")
-                for kind in OperationKind.values
-                if kind != OperationKind.MAINTENANCE  # a maintenance run needs the permission of each step
-            ),
             ("approve_runs", "Can approve or reject runs that wait for a second person"),
             ("export_operationrun", "Can export operation runs"),
         ]

@@ -1,9 +1,8 @@
-"""Handing a run to django-q2, and the arguments a queued run is run with (for the jobs and approvals)."""
+"""Handing a run to django-q2 (for ``runs.request_run`` and ``approvals.approve``)."""
 
 from django.db import transaction
 
 from .models import OperationRun
-from .operations import get_operation_class
 
 
 def send_to_queue(run):
@@ -21,11 +20,3 @@ def send_to_queue(run):
         run.task_id = task_id or ""
 
     transaction.on_commit(send)
-
-
-def run_arguments(parameters, kind=None):
-    """The recorded parameters that ``run_operation`` takes (and the operation's own options)."""
-    names = ("ids", "limit", "sleep", "dry_run", "include_expired")
-    if kind is not None:
-        names += get_operation_class(kind).option_names
-    return {k: v for k, v in parameters.items() if k in names}

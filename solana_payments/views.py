@@ -47,7 +47,7 @@ def check_chain(payment):
     if not first_in_interval(f"chain-check:{payment.pk}", app_settings.STATUS_CHAIN_CHECK_SECONDS):
         return None
     from .chain_client import chain_client
-    from .operations.base import run_operation
+    from .runs import request_run
 
     # A customer is waiting on this request: a node that keeps failing is given up on sooner than in a
     # background run (the run then fails, is recorded, and the next interval tries again).
@@ -57,7 +57,9 @@ def check_chain(payment):
     except (SolanaPaymentsError, ValueError):  # no usable RPC_URL: the run records why
         chain = None
     try:
-        run = run_operation("recheck", ids=[payment.pk], trigger=OperationTrigger.CHECKOUT, chain=chain)
+        run = request_run(
+            "recheck", [payment.pk], trigger=OperationTrigger.CHECKOUT, inline=True, chain=chain
+        )
     finally:
         if chain is not None:
             chain.close()

@@ -12,27 +12,36 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .. import jobs
-from ..models import (
-    FINISHED_RUN_STATUSES,
-    OperationKind,
-    OperationTrigger,
-    RunStatus,
-)
+from ..models import FINISHED_RUN_STATUSES, OperationTrigger, RunStatus
+from ..operations import get_operation_class, operation_classes
 from .forms import MAX_IDS, InvalidSelection, parse_ids
 from .permissions import can_run
 from .previews import preview_operation
 from .views import confirmation_response, start_run
 
 
-def operation_action(kind, name, description, *, via_wallets=False):
-    """An admin action running ``kind`` on the selected records (their wallets with ``via_wallets``)."""
+def operation_actions(records):
+    """The admin actions the operations offer on ``records`` (``"payment"`` or ``"wallet"``), in the
+    order of the flow: each operation declares its own (``Operation.admin_actions``)."""
+    return [
+        operation_action(kind, action.name, action.description, records=action.on)
+        for kind, operation_class in operation_classes().items()
+        for action in operation_class.admin_actions
+        if action.on == records
+    ]
+
+
+def operation_action(kind, name, description, *, records):
+    """An admin action running ``kind`` on the selected ``records``: their own ids when the operation
+    selects such records, else the ids of the records it selects that they name (a payment's wallet)."""
+    via = None if get_operation_class(kind).model == records else get_operation_class(kind).model
 
     @admin.action(permissions=[f"run_{kind}"], description=description)
     def action(modeladmin, request, queryset):
         if not can_run(request.user, kind):
             raise PermissionDenied  # get_actions already hides it; a forged call stops here too
         try:
-            ids = selected_ids(request, kind, queryset, via_wallets=via_wallets)
+            ids = selected_ids(request, queryset, via=via)
         except InvalidSelection as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
             return None
@@ -66,8 +75,8 @@ def operation_action(kind, name, description, *, via_wallets=False):
     return action
 
 
-def selected_ids(request, kind, queryset, *, via_wallets):
-    """The ids the operation takes for the selected rows: their own, or their wallets'."""
+def selected_ids(request, queryset, *, via=None):
+    """The ids the operation takes for the selected rows: their own, or those of their ``via`` relation."""
     queryset = queryset.prefetch_related(None).order_by()
     if queryset.count() > MAX_IDS:
         raise InvalidSelection(
@@ -85,40 +94,9 @@ def selected_ids(request, kind, queryset, *, via_wallets):
             )
     if not pks:
         raise InvalidSelection("No records were selected: nothing was run.")
-    if via_wallets:
-        return sorted(queryset.values_list("wallet_id", flat=True))
+    if via:
+        return sorted(pk for pk in queryset.values_list(via, flat=True) if pk is not None)
     return sorted(pks)
-
-
-recheck_payments = operation_action(
-    OperationKind.RECHECK, "recheck_payments", "Recheck selected payments on chain…"
-)
-
-
-expire_payments = operation_action(
-    OperationKind.EXPIRE, "expire_payments", "Expire selected overdue payments…"
-)
-
-
-sweep_payment_wallets = operation_action(
-    OperationKind.SWEEP, "sweep_payment_wallets", "Sweep the wallets of selected payments…", via_wallets=True
-)
-
-
-reclaim_payment_wallets = operation_action(
-    OperationKind.RECLAIM,
-    "reclaim_payment_wallets",
-    "Reclaim the rent of selected payments' wallets…",
-    via_wallets=True,
-)
-
-
-sweep_wallets = operation_action(OperationKind.SWEEP, "sweep_wallets", "Sweep selected wallets…")
-
-
-reclaim_wallets = operation_action(
-    OperationKind.RECLAIM, "reclaim_wallets", "Reclaim the rent of selected wallets…"
-)
 
 
 def _run_link(modeladmin, run):

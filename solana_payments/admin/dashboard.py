@@ -14,18 +14,23 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from ..jobs import fail_stale_runs
-from ..models import (
-    OperationKind,
-    OperationRun,
-)
-from ..operations import get_operation_class
+from ..models import OperationRun
+from ..operations import operation_classes
 from ..operations.base import summary_line
 from .chart import CHART_DAYS, payments_chart
 from .desk import desk_notices
 from .export_jobs import recent_exports
-from .figures import can_see_dashboard, eligible_now, last_runs, recent_runs, run_status, settled_worth
+from .figures import (
+    can_see_dashboard,
+    eligible_now,
+    last_runs,
+    recent_runs,
+    run_status,
+    settled_worth,
+    tile_figures,
+)
 from .health import chain_health, cluster_health, cluster_warning, schedule_health
-from .permissions import OPERATION_KINDS, can_run
+from .permissions import can_run
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +45,16 @@ def dashboard_view(modeladmin, request):
     figures = eligible_now(now)
     latest = last_runs()
     tiles = []
-    for kind in OPERATION_KINDS:
-        if get_operation_class(kind).needs_selection:
+    for kind, operation_class in operation_classes().items():
+        if not operation_class.on_dashboard():
             continue  # acts on records chosen one by one (the payment pages), never "everything eligible"
         run = latest.get(kind)
         tiles.append(
             {
                 "kind": kind,
-                "title": OperationKind(kind).label.capitalize(),
-                "description": get_operation_class(kind).description,
-                "figures": figures.get(kind, []),
+                "title": (operation_class.label or kind).capitalize(),
+                "description": operation_class.description,
+                "figures": tile_figures(operation_class, figures),
                 "last_run": run,
                 "last_run_summary": summary_line(run) if run and run.counts else "",
                 "can_run": can_run(request.user, kind),

@@ -6,7 +6,6 @@ refund always waits for a second person's approval (see ``approvals``); a decisi
 Every view checks the operation's permission itself: ``admin_view`` only checks staff.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -14,71 +13,23 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import jobs
 from ..models import OperationItem, OperationRun, OperationTrigger, PaymentException, Refund, RunStatus
-from ..operations import get_operation_class, run_operation
-from ..operations.refund import clean_amount, clean_destination
-from ..operations.resolve import DECISIONS, MAX_REASON_LENGTH
-from .actions import operation_action
+from ..operations import get_operation_class, operation_classes
+from ..runs import request_run
 from .display import token_amount
 from .objects import object_or_404
 from .permissions import can_run
 from .previews import summarize
 
 
-class RefundForm(forms.Form):
-    amount = forms.CharField(
-        required=False,
-        label="Amount",
-        help_text="In token units. Empty: the suggested amount (see the preview).",
-    )
-    to = forms.CharField(
-        required=False,
-        label="Refund to",
-        help_text="A wallet address. Empty: the payer, read from the chain.",
-        widget=forms.TextInput(attrs={"size": 48}),
-    )
-    reason = forms.CharField(
-        max_length=MAX_REASON_LENGTH,
-        label="Reason",
-        help_text="Required: why this refund, for the person who approves it. Recorded with the run.",
-        widget=forms.TextInput(attrs={"size": 60}),
-    )
-
-    def clean_amount(self):
-        return self._cleaned(clean_amount, "amount")
-
-    def clean_to(self):
-        return self._cleaned(clean_destination, "to")
-
-    def _cleaned(self, clean, name):
-        try:
-            return clean(self.cleaned_data.get(name))
-        except ValueError as exc:
-            message = str(exc)
-            raise forms.ValidationError(message[:1].upper() + message[1:] + ".") from None
+def desk_kinds():
+    """``{kind: label}`` of the operations a payment's page links to a form of (``desk_label``)."""
+    return {kind: c.desk_label for kind, c in operation_classes().items() if c.desk_label and c.desk_form}
 
 
-class ResolveForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[(d, d.capitalize()) for d in DECISIONS],
-        widget=forms.RadioSelect,
-        help_text="Accept: take what was received as paid. Cancel: an open payment the customer gave up.",
-    )
-    reason = forms.CharField(max_length=MAX_REASON_LENGTH, help_text="Required; recorded with your name.")
-    accept_short = forms.BooleanField(
-        required=False,
-        label="Accept although short of the price",
-        help_text="Without it, a payment that kept less than its price (received minus refunded) is refused "
-        "and the run says how much is missing. A payment whose refunds left it nothing is never accepted.",
-    )
-
-
-FORMS = {"refund": RefundForm, "resolve": ResolveForm}
-
-refund_payments = operation_action(
-    "refund", "refund_payments", "Refund selected payments (suggested amounts, to their payers)…"
-)
+def decision_kinds():
+    """The operations whose done items are decisions on a payment, listed on its page."""
+    return [kind for kind, c in operation_classes().items() if c.records_decisions]
 
 
 class RefundInline(admin.TabularInline):
@@ -134,14 +85,14 @@ class DeskMixin:
                 {"kind": kind},
                 name=f"{info[0]}_{info[1]}_{kind}",
             )
-            for kind in FORMS
+            for kind in desk_kinds()
         ]
         return urls + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         desk = [
             (reverse(f"admin:solana_payments_payment_{kind}", args=[object_id]), label)
-            for kind, label in (("refund", "Refund"), ("resolve", "Accept or cancel"))
+            for kind, label in desk_kinds().items()
             if can_run(request.user, kind)
         ]
         extra_context = {**(extra_context or {}), "desk_links": desk}
@@ -156,7 +107,7 @@ class DeskMixin:
     @admin.display(description="decisions")
     def decisions_display(self, payment):
         items = OperationItem.objects.filter(
-            payment=payment, run__kind="resolve", run__parameters__dry_run=False, outcome="done"
+            payment=payment, run__kind__in=decision_kinds(), run__parameters__dry_run=False, outcome="done"
         ).order_by("created_at")
         if not items:
             return "-"
@@ -175,40 +126,35 @@ class DeskMixin:
         change_url = reverse(
             "admin:solana_payments_payment_change", args=[payment.pk], current_app=self.admin_site.name
         )
-        form = FORMS[kind](request.POST or None)
+        operation_class = get_operation_class(kind)
+        form = operation_class.desk_form(request.POST or None)
         preview = None
         if request.method == "POST" and form.is_valid():
             options = {k: v for k, v in form.cleaned_data.items()}
-            if request.POST.get("post") == "yes":
-                run = jobs.enqueue(
-                    kind,
-                    ids=[payment.pk],
-                    user=request.user,
-                    trigger=OperationTrigger.ADMIN_ACTION,
-                    **options,
-                )
+            asked = request.POST.get("post") == "yes"
+            run = request_run(
+                kind,
+                [payment.pk],
+                trigger=OperationTrigger.ADMIN_ACTION,
+                user=request.user,
+                dry_run=not asked,
+                options=options,
+            )
+            if asked:
                 self.tell_queued(request, kind, run)
                 return HttpResponseRedirect(change_url)
-            preview = summarize(
-                run_operation(
-                    kind,
-                    ids=[payment.pk],
-                    dry_run=True,
-                    trigger=OperationTrigger.ADMIN_ACTION,
-                    user=request.user,
-                    **options,
-                )
-            )
+            preview = summarize(run)
         request.current_app = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{'Refund' if kind == 'refund' else 'Accept or cancel'} payment {payment.reference}",
+            "title": f"{operation_class.desk_label} payment {payment.reference}",
             "subtitle": None,
             "opts": self.opts,
             "original": payment,
             "payment": payment,
             "kind": kind,
-            "description": get_operation_class(kind).description,
+            "description": operation_class.description,
+            "always_held": operation_class.always_held,
             "form": form,
             "preview": preview,
             "change_url": change_url,

@@ -17,13 +17,12 @@ from ..models import (
     FINISHED_RUN_STATUSES,
     RENT_OWED,
     OneTimeWallet,
-    OperationKind,
     OperationRun,
     Payment,
     WalletState,
 )
-from ..operations import get_operation_class
-from .permissions import OPERATION_KINDS, can_run_any
+from ..operations import operation_kinds
+from .permissions import can_run_any
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,8 @@ def sol(lamports):
 
 
 def eligible_now(now):
-    """The figures of the four tiles, from aggregate queries that each read through an index.
+    """``{name: (label, value, warn)}``: the figures the tiles show (each operation names its own in
+    ``tile_figures``), from aggregate queries that each read through an index.
 
     With a million payments no figure reads the whole table: the counts read the rows of their status or
     state, and the rent sums only the wallets that owe rent (``RENT_OWED`` is not 0, by an expression index;
@@ -93,31 +93,48 @@ def eligible_now(now):
     ready_count = Payment.objects.ready_to_sweep().order_by().count()
     funds = funds_on_chain()
     return {
-        OperationKind.RECHECK: [
-            ("Initiated payments", payments["initiated"], False),
-            ("of which past their deadline", payments["overdue"], False),
-            (
-                "Per run",
-                f"at most {get_operation_class(OperationKind.RECHECK).default_limit} payments",
-                False,
-            ),
-        ],
-        OperationKind.EXPIRE: [
-            ("Initiated past their deadline", payments["overdue"], False),
-        ],
-        OperationKind.SWEEP: [
-            ("Wallets ready to sweep", ready_count, False),
-            ("Funds waiting to be swept (as last read on chain)", funds_link(funds, "waiting"), False),
-            ("Held funds (HOLD_FLAGGED_FUNDS)", funds_link(funds, "held"), bool(funds["held"]["wallets"])),
-            ("Stranded funds", funds_link(funds, "stranded"), bool(funds["stranded"]["wallets"])),
-            ("Failed to send", wallets["failed_to_send"], bool(wallets["failed_to_send"])),
-        ],
-        OperationKind.RECLAIM: [
-            ("Expired wallets to close", wallets["expired"], False),
-            ("Rent to reclaim from them", sol(wallets["rent_reclaimable"]), False),
-            ("Rent outstanding (wallets not closed)", sol(wallets["rent_outstanding"]), False),
-        ],
+        "initiated_payments": ("Initiated payments", payments["initiated"], False),
+        "overdue_of_initiated": ("of which past their deadline", payments["overdue"], False),
+        "overdue_payments": ("Initiated past their deadline", payments["overdue"], False),
+        "wallets_ready": ("Wallets ready to sweep", ready_count, False),
+        "funds_waiting": (
+            "Funds waiting to be swept (as last read on chain)",
+            funds_link(funds, "waiting"),
+            False,
+        ),
+        "funds_held": (
+            "Held funds (HOLD_FLAGGED_FUNDS)",
+            funds_link(funds, "held"),
+            bool(funds["held"]["wallets"]),
+        ),
+        "funds_stranded": (
+            "Stranded funds",
+            funds_link(funds, "stranded"),
+            bool(funds["stranded"]["wallets"]),
+        ),
+        "failed_to_send": ("Failed to send", wallets["failed_to_send"], bool(wallets["failed_to_send"])),
+        "expired_wallets": ("Expired wallets to close", wallets["expired"], False),
+        "rent_reclaimable": ("Rent to reclaim from them", sol(wallets["rent_reclaimable"]), False),
+        "rent_outstanding": (
+            "Rent outstanding (wallets not closed)",
+            sol(wallets["rent_outstanding"]),
+            False,
+        ),
     }
+
+
+def tile_figures(operation_class, figures):
+    """The figures an operation's tile shows (its ``tile_figures``), from ``eligible_now``'s: ``per_run_limit``
+    is its own ``default_limit``."""
+    rows = []
+    for name in operation_class.tile_figures:
+        if name == "per_run_limit":
+            rows.append(
+                ("Per run", f"at most {operation_class.default_limit} {operation_class.model}s", False)
+            )
+        else:
+            rows.append(figures[name])
+    return rows
 
 
 def funds_link(funds, category):
@@ -135,7 +152,7 @@ def funds_link(funds, category):
 def last_runs():
     """The latest real run of each kind: one query a kind, each the top of the (kind, created) index."""
     runs = {}
-    for kind in OPERATION_KINDS:
+    for kind in operation_kinds():
         run = OperationRun.objects.filter(not_dry_run(), kind=kind).order_by("-created_at", "-pk").first()
         if run is not None:
             runs[kind] = run

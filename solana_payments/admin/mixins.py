@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.urls import path
 
+from .actions import operation_actions
 from .forms import InvalidSelection, parse_ids
 from .permissions import RunPermissionsMixin
 from .views import operation_view
@@ -14,9 +15,15 @@ CHANGE_LIST_TEMPLATE = "admin/solana_payments/change_list.html"
 
 
 class OperationActionsMixin(RunPermissionsMixin):
-    """For the payment and wallet admins: the permission hooks of the actions, id checks, dashboard link."""
+    """For the payment and wallet admins: the operations' actions on their records (read from the
+    registry when asked), the permission hooks of the actions, id checks, dashboard link."""
 
     change_list_template = CHANGE_LIST_TEMPLATE
+    operation_records = None  # "payment" or "wallet": the records whose operation actions are offered
+
+    @property
+    def actions(self):
+        return operation_actions(self.operation_records)
 
     def response_action(self, request, queryset, **location):
         # Django filters the changelist with the posted ids as they are: a huge or non-numeric id would

@@ -3,20 +3,20 @@
 ``admin_view`` only checks that the user is active staff, so every view that acts checks these itself.
 """
 
-from ..operations import MAINTENANCE, MAINTENANCE_STEPS, OPERATIONS, operation_kinds
-
-OPERATION_KINDS = operation_kinds()
+from ..operations import get_operation_class, operation_classes
 
 
 def can_run(user, kind):
-    """A maintenance run is its steps in a row: it needs each step's permission."""
-    if kind == MAINTENANCE:
-        return all(can_run(user, step) for step in MAINTENANCE_STEPS)
-    return kind in OPERATIONS and user.has_perm(OPERATIONS[kind].permission())
+    """Whether ``user`` has every permission the operation needs (a maintenance run: each step's)."""
+    try:
+        operation_class = get_operation_class(kind)
+    except ValueError:
+        return False
+    return all(user.has_perm(permission) for permission in operation_class.permissions())
 
 
 def can_run_any(user):
-    return any(can_run(user, kind) for kind in OPERATION_KINDS)
+    return any(can_run(user, kind) for kind, c in operation_classes().items() if c.own_permission)
 
 
 class RunPermissionsMixin:
@@ -29,6 +29,6 @@ class RunPermissionsMixin:
             kind = name[len(prefix) : -len(suffix)]
             if kind == "any":
                 return lambda request: can_run_any(request.user)
-            if kind in OPERATIONS or kind == MAINTENANCE:
+            if kind in operation_classes():
                 return lambda request: can_run(request.user, kind)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

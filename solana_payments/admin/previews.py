@@ -15,7 +15,8 @@ from ..models import (
     OperationRun,
     RunStatus,
 )
-from ..operations import get_operation_class, run_operation
+from ..operations import get_operation_class
+from ..runs import request_run
 from .display import token_amount
 from .forms import InvalidSelection
 
@@ -93,7 +94,9 @@ def preview_operation(kind, *, ids, limit, user, trigger):
     except (SolanaPaymentsError, ValueError) as exc:
         raise InvalidSelection(f"The preview could not start: {exc}") from None
     try:
-        run = run_operation(kind, ids=ids, limit=limit, dry_run=True, trigger=trigger, user=user, chain=chain)
+        run = request_run(kind, ids, limit=limit, dry_run=True, trigger=trigger, user=user, chain=chain)
+    except ValueError as exc:
+        raise InvalidSelection(f"Nothing was run: {exc}.") from None
     finally:
         chain.close()
     return summarize(run)

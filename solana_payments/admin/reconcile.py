@@ -5,14 +5,11 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..operations import operation_classes
 from ..resources import DifferenceResource
-from .actions import operation_action
 from .exports import ExportAdminMixin
 from .mixins import ReadOnlyAdminMixin
-
-reconcile_wallets = operation_action(
-    "reconcile", "reconcile_wallets", "Reconcile selected wallets with the chain (read-only)…"
-)
+from .permissions import can_run
 
 
 class DifferenceAdmin(ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
@@ -49,8 +46,10 @@ class DifferenceAdmin(ReadOnlyAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("solana_payments.view_difference") or request.user.has_perm(
-            "solana_payments.run_reconcile"
+        return request.user.has_perm("solana_payments.view_difference") or any(
+            can_run(request.user, kind)
+            for kind, operation_class in operation_classes().items()
+            if operation_class.records_differences
         )
 
     @admin.display(description="wallet", ordering="wallet__address")

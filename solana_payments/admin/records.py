@@ -11,22 +11,13 @@ from ..dry_runs import not_dry_run
 from ..explorer import explorer_url
 from ..models import ItemOutcome, OperationItem, PaymentOption, PaymentStatus
 from ..resources import OneTimeWalletResource, PaymentResource, PaymentTokenResource
-from .actions import (
-    expire_payments,
-    recheck_payments,
-    reclaim_payment_wallets,
-    reclaim_wallets,
-    sweep_payment_wallets,
-    sweep_wallets,
-)
-from .desk import DeskMixin, RefundInline, refund_payments
+from .desk import DeskMixin, RefundInline, decision_kinds
 from .display import payment_status_words, short_reference, token_amount
 from .exports import ExportAdminMixin, ImportExportAdminMixin
 from .filters import DecisionFilter, FundsOnChainFilter, PaymentFundsOnChainFilter, PaymentStatusFilter
 from .mixins import DashboardLinkMixin, OperationActionsMixin
 from .new_payment import NewPaymentMixin
 from .paging import BigTableAdminMixin
-from .reconcile import reconcile_wallets
 from .simulate import SimulatePaymentMixin
 from .tokens import CHAIN_FIELDS, PaymentTokenForm, token_in_use
 from .transfers import DustFilter, SeveralPayersFilter, TransferInline
@@ -81,13 +72,7 @@ class PaymentAdmin(
     admin.ModelAdmin,
 ):
     resource_classes = [PaymentResource]
-    actions = [
-        recheck_payments,
-        expire_payments,
-        sweep_payment_wallets,
-        reclaim_payment_wallets,
-        refund_payments,
-    ]
+    operation_records = "payment"  # the operations' actions on payments (their own declarations)
     # Few columns, each wrapping: the list fits its box beside the filters at 1,280 px.
     list_display = [
         "reference_display",
@@ -162,7 +147,10 @@ class PaymentAdmin(
         # payment from an abandoned one: the last decision that was carried out, if any.
         decisions = (
             OperationItem.objects.filter(
-                not_dry_run("run__"), payment=OuterRef("pk"), run__kind="resolve", outcome=ItemOutcome.DONE
+                not_dry_run("run__"),
+                payment=OuterRef("pk"),
+                run__kind__in=decision_kinds(),
+                outcome=ItemOutcome.DONE,
             )
             .order_by("-pk")
             .values("run__parameters__decision")[:1]
@@ -277,7 +265,7 @@ class PaymentAdmin(
 
 class OneTimeWalletAdmin(BigTableAdminMixin, ExportAdminMixin, OperationActionsMixin, admin.ModelAdmin):
     resource_classes = [OneTimeWalletResource]
-    actions = [sweep_wallets, reclaim_wallets, reconcile_wallets]
+    operation_records = "wallet"
     list_display = ["address", "state", "payment_link", "rent_paid", "rent_reclaimed", "last_checked_at"]
     list_filter = ["state", FundsOnChainFilter]
     search_fields = ["address", "payment__reference", "pending_signature"]

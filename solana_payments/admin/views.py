@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import jobs
 from ..models import RunStatus
-from ..operations import get_operation_class
+from ..operations import get_operation_class, operation_classes
+from ..runs import request_run
 from .forms import InvalidSelection, OperationSelectionForm
 from .health import cluster_warning
-from .permissions import OPERATION_KINDS, can_run
+from .permissions import can_run
 from .previews import preview_operation
 
 
@@ -93,7 +93,11 @@ def confirmation_response(request, modeladmin, kind, preview, *, fields, back_ur
 
 def start_run(request, modeladmin, kind, *, ids, limit, trigger):
     """Queue the run on django-q2 and tell the user, with a link to the run's page."""
-    run = jobs.enqueue(kind, ids=ids, limit=limit, user=request.user, trigger=trigger)
+    try:
+        run = request_run(kind, ids, limit=limit, user=request.user, trigger=trigger)
+    except ValueError as exc:  # a record already in an open run of it, an option refused
+        modeladmin.message_user(request, f"Nothing was run: {exc}.", messages.ERROR)
+        return None
     url = reverse(
         "admin:solana_payments_operationrun_change", args=[run.pk], current_app=modeladmin.admin_site.name
     )
@@ -117,6 +121,11 @@ def start_run(request, modeladmin, kind, *, ids, limit, trigger):
     return run
 
 
+def admin_kinds():
+    """The operations the admin starts here: those with a dashboard tile or an admin action."""
+    return [kind for kind, c in operation_classes().items() if c.on_dashboard() or c.admin_actions]
+
+
 def operation_view(modeladmin, request, kind):
     """``GET``: a page whose button asks for the preview, and nothing else. ``POST`` without ``post``: the
     preview page (a recorded dry run). ``POST`` with ``post=yes``: queue the run.
@@ -125,7 +134,7 @@ def operation_view(modeladmin, request, kind):
     for sweep and reclaim) or ``all=1`` (everything eligible), ``trigger`` (``dashboard`` or
     ``admin_action``) and ``next`` (where to go afterwards).
     """
-    if kind not in OPERATION_KINDS:
+    if kind not in admin_kinds():
         raise Http404(f"No operation called {kind!r}.")
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])

@@ -1,36 +1,46 @@
-"""The operations, each in a module of its own, and the facts the rest of the app reads about them.
+"""The operations, each in a module of its own, and the registry the rest of the app reads them from.
 
-Importing this package registers every operation in ``OPERATIONS`` (``kind`` -> class). Adding one is a
-new module here, imported below, plus its management command.
+Adding one is a new module here with an ``Operation`` subclass, named in the ``register`` call below (a
+project's own go in the ``OPERATIONS`` setting instead). Nothing else names a kind: the kind choices, the
+permission, the admin actions, the dashboard tile, the command and the schedule come from the class.
 """
 
-from . import expire, recheck, reclaim, reconcile, refund, resolve, sweep  # noqa: F401  (each registers its operation)
-from .base import OPERATIONS, get_operation_class, run_operation
+from .base import run_operation
+from .expire import ExpireOperation
+from .maintenance import MaintenanceOperation
+from .recheck import RecheckOperation
+from .reclaim import ReclaimOperation
+from .reconcile import ReconcileOperation
+from .refund import RefundOperation
+from .registry import (
+    default_schedules,
+    get_operation_class,
+    kind_choices,
+    operation_classes,
+    operation_kinds,
+    register,
+)
+from .request import RunRequest
+from .resolve import ResolveOperation
+from .sweep import SweepOperation
 
-# The maintenance flow: these steps in this order, each a child run, on a schedule of its own.
-MAINTENANCE = "maintenance"
-MAINTENANCE_STEPS = ("expire", "sweep", "reclaim")
-MAINTENANCE_SCHEDULE_MINUTES = 10
-
-
-def operation_kinds():
-    """Every operation's kind, in the order of the recommended flow."""
-    return tuple(sorted(OPERATIONS, key=lambda kind: OPERATIONS[kind].order))
-
-
-def default_schedules():
-    """``{kind: minutes}`` of what runs on a schedule by default."""
-    schedules = {MAINTENANCE: MAINTENANCE_SCHEDULE_MINUTES}
-    schedules.update({kind: c.schedule_minutes for kind, c in OPERATIONS.items() if c.schedule_minutes})
-    return schedules
-
+register(
+    RecheckOperation,
+    ExpireOperation,
+    SweepOperation,
+    ReclaimOperation,
+    ResolveOperation,
+    RefundOperation,
+    ReconcileOperation,
+    MaintenanceOperation,
+)
 
 __all__ = [
-    "MAINTENANCE",
-    "MAINTENANCE_STEPS",
-    "OPERATIONS",
+    "RunRequest",
     "default_schedules",
     "get_operation_class",
+    "kind_choices",
+    "operation_classes",
     "operation_kinds",
     "run_operation",
 ]

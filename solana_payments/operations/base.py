@@ -1,14 +1,15 @@
-"""The run contract shared by the four operations.
+"""The run contract shared by the operations.
 
-``run_operation()`` is the only entry point: management commands, admin actions, dashboard buttons and
-django-q2 jobs all call it. It records one ``OperationRun`` and one ``OperationItem`` per record touched,
-keeps progress, counts, RPC calls and fees, and ends in ``succeeded``, ``partial`` or ``failed``.
+``run_operation()`` executes a run: every entry point asks for one through ``runs.request_run()``, which
+cleans the parameters, applies approval and records the run, and ``run_operation()`` then runs it. It
+records one ``OperationItem`` per record touched, keeps progress, counts, RPC calls and fees, and ends in
+``succeeded``, ``partial`` or ``failed``.
 """
 
 import logging
 import time
 from collections import Counter
-from importlib import import_module
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Model
@@ -17,27 +18,20 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
 from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger, RunStatus
-from ..parameters import clean_ids, clean_run_parameters
+from ..parameters import clean_ids
+from .registry import get_operation_class
+from .request import RunRequest
 
 logger = logging.getLogger(__name__)
-
-OPERATIONS = {}  # kind -> Operation subclass: each registers itself when its module is imported
 
 ITEM_FLUSH_SIZE = 2000
 PROGRESS_EVERY_RECORDS = 100
 
 
-def get_operation_class(kind):
-    import_module("solana_payments.operations")  # imports every operation module, which fills OPERATIONS
-    try:
-        return OPERATIONS[kind]
-    except KeyError:
-        raise ValueError(f"Unknown operation {kind!r}; choose one of {', '.join(OPERATIONS)}.") from None
-
-
 def run_operation(
     kind,
     *,
+    request=None,
     ids=None,
     limit=None,
     sleep=0,
@@ -49,32 +43,28 @@ def run_operation(
     on_progress=None,
     **options,
 ):
-    """Run one operation to the end and return its finished ``OperationRun``.
+    """Execute one run to the end and return its finished ``OperationRun``.
 
+    ``request`` is the cleaned ``RunRequest`` (``runs.request_run()`` makes it and records ``run``); code
+    that calls this directly may pass the parameters instead, cleaned by the same ``RunRequest.clean``.
     ``ids`` selects exactly those records (payments or wallets, as the operation works on); records that
     are not eligible become ``skipped`` items with their reason. Without ``ids`` everything eligible is
     taken, up to ``limit``. ``dry_run`` reads the chain and writes ``would-do`` items, changing nothing.
     ``chain`` is a ``ChainClient``; by default one is built from the settings for this run.
     ``on_progress(run)`` is called each time progress is saved (the commands draw their bar with it).
     """
+    if request is None:
+        request = RunRequest.clean(kind, ids=ids, limit=limit, sleep=sleep, dry_run=dry_run, options=options)
     operation_class = get_operation_class(kind)
-    # A ValueError here, before any run is recorded: nan, 2**63 or '٣' never reach the database.
-    ids, limit, sleep = clean_run_parameters(ids=ids, limit=limit, sleep=sleep)
-    options = operation_class.clean_options(ids, options)
-    if not dry_run:
-        operation_class.refuse_if_open(ids, exclude=run)
-    if limit is None and ids is None:
-        limit = operation_class.default_limit
-    parameters = {
-        "ids": ids,
-        "limit": limit,
-        "sleep": sleep,
-        "dry_run": dry_run,
-    }
-    parameters.update(options)
+    if not request.dry_run:
+        operation_class.refuse_if_open(request.ids, exclude=run)
     if run is None:
         run = OperationRun.objects.create(
-            kind=kind, trigger=trigger, requested_by=user, parameters=parameters, status=RunStatus.RUNNING
+            kind=kind,
+            trigger=trigger,
+            requested_by=user if user is not None and user.is_authenticated else None,
+            parameters=request.parameters(),
+            status=RunStatus.RUNNING,
         )
     run.status = RunStatus.RUNNING
     run.started_at = run.heartbeat_at = timezone.now()
@@ -93,7 +83,13 @@ def run_operation(
     calls_before = Counter(chain.stats.calls_by_method)
     retries_before = chain.stats.retries
     operation = operation_class(
-        run, chain, ids=ids, limit=limit, sleep=sleep, dry_run=dry_run, options=options
+        run,
+        chain,
+        ids=request.ids and list(request.ids),
+        limit=request.limit,
+        sleep=request.sleep,
+        dry_run=request.dry_run,
+        options=dict(request.options),
     )
     operation.on_progress = on_progress
     logger.info("%s run #%s started (%s)", kind, run.pk, run.get_trigger_display())
@@ -116,37 +112,109 @@ def run_operation(
             chain.close()
     operation.finish(error=error, rpc_calls={m: n for m, n in calls.items() if n > 0})
     logger.info(
-        "%s run #%s %s%s: %s", kind, run.pk, run.status, " (dry run)" if dry_run else "", operation.summary()
+        "%s run #%s %s%s: %s",
+        kind,
+        run.pk,
+        run.status,
+        " (dry run)" if request.dry_run else "",
+        operation.summary(),
     )
     return run
+
+
+@dataclass(frozen=True)
+class AdminAction:
+    """An admin action an operation offers: ``name`` (unique in the admin), its label, and the records it
+    is offered on (``"payment"`` or ``"wallet"``; an operation on wallets offered on payments takes their
+    wallets)."""
+
+    name: str
+    description: str
+    on: str
 
 
 class Operation:
     """One operation over a selection of records. Subclasses implement ``execute()``.
 
-    Each subclass is the one source of its facts: the commands, admin actions, dashboard tiles, jobs,
-    schedules and permissions read them from the registry (``OPERATIONS``).
+    Each subclass is the one declaration of its kind, registered in ``operations/__init__.py`` (or the
+    ``OPERATIONS`` setting): the run's kind choices, the ``run_<kind>`` permission, the admin actions, the
+    dashboard tile, the command (``solana_payments_run <kind>``), the schedule, and how a run of it is
+    retried and approved are all read from it.
     """
 
     kind = None
+    label = ""  # the kind's name on pages (default: the kind)
     order = 0  # where it stands in the recommended flow (and on the dashboard)
     model = None  # what it selects: "payment" or "wallet" (see ``record_model``)
     description = ""
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     moves_money = False  # signs transactions that move customer funds
+    always_held = False  # every run waits for a second person's approval, whatever it moves
+    held_reason = ""  # why, on the held run (with ``always_held``)
     schedule_minutes = None  # runs on a schedule of its own every so many minutes by default
     needs_selection = False  # acts only on records named by id (never on "everything eligible")
     option_names = ()  # its own options, kept in the run's parameters (see ``clean_options``)
+    pinned_options = ()  # options an approved run takes from its preview (``options_from_preview``)
+    steps = ()  # the operations it runs in a row, each a child run (maintenance)
+    own_permission = True  # a ``run_<kind>`` permission of its own (created from the registry)
+    admin_actions = ()  # ``AdminAction``s on the records' changelists
+    desk_label = ""  # a link on a payment's page to ``desk_form``, which runs it on that payment (admin.desk)
+    desk_form = None  # a Django form of its options, for that page
+    records_decisions = False  # its done items are decisions, listed on the payment's page
+    records_differences = False  # it writes the reconciliation report (Difference): who runs it reads it
+    tile_figures = ()  # the dashboard figures its tile shows (names known to ``admin.figures``)
+    command_records = ""  # what ``--limit`` and ``--ids`` count, in the command's help (default: model)
+    command_help = ""  # the command's help (default: the description)
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.kind:
-            OPERATIONS[cls.kind] = cls
+    @classmethod
+    def summary_of(cls, counts, keys=None):
+        """The summary line of a run's ``counts``: ``scanned=… reconciled=… pending=… failed=…``."""
+        keys = list(keys or cls.summary_keys)
+        keys[-1:-1] = [k for k in cls.occasional_keys if counts.get(k) and k not in keys]
+        return " ".join(f"{key}={counts.get(key, 0)}" for key in keys)
+
+    @classmethod
+    def on_dashboard(cls):
+        """Whether the dashboard has a tile (and a button) for it: not for what acts on records chosen
+        one by one."""
+        return not cls.needs_selection
 
     @classmethod
     def permission(cls):
         """The permission a user needs to run it (``solana_payments.run_<kind>``)."""
         return f"solana_payments.run_{cls.kind}"
+
+    @classmethod
+    def permissions(cls):
+        """Every permission a user needs to run it."""
+        return [cls.permission()]
+
+    @classmethod
+    def record_key(cls):
+        """The item field that names the records its ids are (``payment_id`` or ``wallet_id``)."""
+        return f"{cls.model}_id"
+
+    @classmethod
+    def retry_ids(cls, run):
+        """The records a retry of ``run`` takes: those whose items failed (None: everything again)."""
+        key = cls.record_key()
+        return sorted(
+            {pk for pk in run.items.filter(outcome=ItemOutcome.FAILED).values_list(key, flat=True) if pk}
+        )
+
+    @classmethod
+    def options_from_preview(cls, preview):
+        """What an approved run pins from its preview, beside its options (see refund's plan)."""
+        return {}
+
+    @classmethod
+    def add_command_arguments(cls, parser):
+        """The command's own flags, beside ``--sleep``, ``--limit``, ``--ids``, ``--dry-run`` and ``--json``."""
+
+    @classmethod
+    def command_options(cls, options):
+        """The operation's options from the command's parsed ``options``."""
+        return {}
 
     @classmethod
     def clean_options(cls, ids, options):
@@ -362,10 +430,7 @@ class Operation:
 
 
 def summary_line(run, keys=None):
-    operation_class = get_operation_class(run.kind)
-    keys = list(keys or operation_class.summary_keys)
-    keys[-1:-1] = [k for k in operation_class.occasional_keys if run.counts.get(k) and k not in keys]
-    return " ".join(f"{key}={run.counts.get(key, 0)}" for key in keys)
+    return get_operation_class(run.kind).summary_of(run.counts or {}, keys)
 
 
 def chunked(items, size):

@@ -5,7 +5,7 @@ from ..amounts import format_units
 from ..models import ItemOutcome, Payment, PaymentStatus
 from ..payments import expire_payments
 from . import findings
-from .base import Operation, PaymentSelectionMixin, chunked
+from .base import AdminAction, Operation, PaymentSelectionMixin, chunked
 from .closing import ClosingMixin
 from .settling import SettlingMixin
 
@@ -71,6 +71,12 @@ class ExpireOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
     )
     summary_keys = ("scanned", "expired", "settled", "underpaid", "closed", "skipped", "failed")
     occasional_keys = ("flagged", "unswept", "stranded")
+    admin_actions = (AdminAction("expire_payments", "Expire selected overdue payments…", on="payment"),)
+    tile_figures = ("overdue_payments",)
+    command_help = (
+        "Mark 'initiated' payments past their deadline as 'expired' (after one last look at the chain) "
+        "and try to close their one-time wallets."
+    )
 
     def eligible(self):
         return Payment.objects.overdue().select_related("wallet")

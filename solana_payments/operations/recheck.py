@@ -11,7 +11,7 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..models import Payment, PaymentException, PaymentStatus
 from . import findings
-from .base import Operation, PaymentSelectionMixin, chunked
+from .base import AdminAction, Operation, PaymentSelectionMixin, chunked
 from .settling import SettlingMixin
 
 LEAST_RECENTLY_CHECKED = (F("wallet__last_checked_at").asc(nulls_first=True), "pk")
@@ -26,6 +26,26 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     schedule_minutes = 5
     summary_keys = ("scanned", "reconciled", "pending", "failed")
     occasional_keys = ("watched", "flagged", "unswept")
+    option_names = ("include_expired",)
+    admin_actions = (AdminAction("recheck_payments", "Recheck selected payments on chain…", on="payment"),)
+    tile_figures = ("initiated_payments", "overdue_of_initiated", "per_run_limit")
+    command_records = "initiated payments"
+    command_help = (
+        "Scan payments still 'initiated' and settle those that were in fact paid on chain "
+        "(status, signal, ON_PAYMENT_ACCEPTED hook)."
+    )
+
+    @classmethod
+    def add_command_arguments(cls, parser):
+        parser.add_argument(
+            "--include-expired",
+            action="store_true",
+            help="Also recheck expired payments inside LATE_PAYMENT_WINDOW; they settle as 'paid_late'.",
+        )
+
+    @classmethod
+    def command_options(cls, options):
+        return {"include_expired": True} if options["include_expired"] else {}
 
     def eligible(self):
         if self.ids is not None:  # selected by hand: the chain decides, whatever state the records are in

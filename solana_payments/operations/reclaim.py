@@ -3,7 +3,7 @@
 from django.db.models import F
 
 from ..models import OneTimeWallet
-from .base import Operation, WalletSelectionMixin, chunked
+from .base import AdminAction, Operation, WalletSelectionMixin, chunked
 from .closing import ClosingMixin
 
 
@@ -16,6 +16,17 @@ class ReclaimOperation(ClosingMixin, WalletSelectionMixin, Operation):
     )
     summary_keys = ("scanned", "closed", "stranded", "skipped", "failed")
     occasional_keys = ("settled", "flagged", "unswept")
+    admin_actions = (
+        AdminAction(
+            "reclaim_payment_wallets", "Reclaim the rent of selected payments' wallets…", on="payment"
+        ),
+        AdminAction("reclaim_wallets", "Reclaim the rent of selected wallets…", on="wallet"),
+    )
+    tile_figures = ("expired_wallets", "rent_reclaimable", "rent_outstanding")
+    command_help = (
+        "Close the empty token accounts (ATAs) of wallets in 'payment_expired' state and return their "
+        "rent to the fee payer."
+    )
 
     def eligible(self):
         return OneTimeWallet.objects.reclaimable().select_related("payment")

@@ -34,7 +34,7 @@ from ..models import (
     SuggestedAction,
     WalletState,
 )
-from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
+from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
 from .holdings import NATIVE, assess, asset_key, read_holdings
 
 RENT_CHECKED_STATES = (WalletState.SENT_FUNDS, WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED)
@@ -50,7 +50,30 @@ class ReconcileOperation(WalletSelectionMixin, Operation):
     )
     schedule_minutes = 24 * 60
     option_names = ("deep",)
+    records_differences = True
     summary_keys = ("scanned", "agreed", "differences", "failed")
+    admin_actions = (
+        AdminAction(
+            "reconcile_wallets", "Reconcile selected wallets with the chain (read-only)…", on="wallet"
+        ),
+    )
+    command_help = (
+        "Compare the database with the chain for every one-time wallet (or --ids): funds in wallets "
+        "whose state says empty, rent, settled money, recorded sweeps; --deep also lists token accounts "
+        "of mints no payment accepted. Read-only: each difference is listed with a suggested action."
+    )
+
+    @classmethod
+    def add_command_arguments(cls, parser):
+        parser.add_argument(
+            "--deep",
+            action="store_true",
+            help="Also list every token account the wallets own (getTokenAccountsByOwner, both programs).",
+        )
+
+    @classmethod
+    def command_options(cls, options):
+        return {"deep": options["deep"]}
 
     @classmethod
     def clean_options(cls, ids, options):

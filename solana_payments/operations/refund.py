@@ -22,6 +22,7 @@ import base64
 import logging
 from decimal import Decimal, InvalidOperation
 
+from django import forms
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -55,7 +56,7 @@ from ..models import (
     WalletState,
 )
 from ..signals import payment_refunded
-from .base import Operation, PaymentSelectionMixin
+from .base import AdminAction, Operation, PaymentSelectionMixin
 from .holdings import read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
 from .settling import describe
@@ -139,6 +140,45 @@ def clean_request_reason(reason):
     return reason
 
 
+def reason_length():
+    from .resolve import MAX_REASON_LENGTH
+
+    return MAX_REASON_LENGTH
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(
+        required=False,
+        label="Amount",
+        help_text="In token units. Empty: the suggested amount (see the preview).",
+    )
+    to = forms.CharField(
+        required=False,
+        label="Refund to",
+        help_text="A wallet address. Empty: the payer, read from the chain.",
+        widget=forms.TextInput(attrs={"size": 48}),
+    )
+    reason = forms.CharField(
+        max_length=reason_length(),
+        label="Reason",
+        help_text="Required: why this refund, for the person who approves it. Recorded with the run.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def clean_amount(self):
+        return self._cleaned(clean_amount, "amount")
+
+    def clean_to(self):
+        return self._cleaned(clean_destination, "to")
+
+    def _cleaned(self, clean, name):
+        try:
+            return clean(self.cleaned_data.get(name))
+        except ValueError as exc:
+            message = str(exc)
+            raise forms.ValidationError(message[:1].upper() + message[1:] + ".") from None
+
+
 class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     kind = "refund"
     order = 7
@@ -150,6 +190,38 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     one_open_run_per_record = True
     summary_keys = ("scanned", "refunded", "skipped", "failed")
     occasional_keys = ("recovered",)
+    pinned_options = ("plan",)
+    always_held = True
+    held_reason = "every refund waits for a second person"
+    admin_actions = (
+        AdminAction(
+            "refund_payments", "Refund selected payments (suggested amounts, to their payers)…", on="payment"
+        ),
+    )
+    desk_label = "Refund"
+    desk_form = RefundForm
+    command_help = (
+        "Refund payments in the token they were paid in: the suggested amount or --amount (token units), "
+        "to the payer read from the chain or --to. From the one-time wallet while it holds the money, "
+        "else from REFUND_WALLET_KEYPAIR. Exactly once."
+    )
+
+    @classmethod
+    def options_from_preview(cls, preview):
+        """The refunds the preview shows, pinned for the approved run: ``{payment id: {amount, to}}``."""
+        items = preview.items.filter(
+            outcome=ItemOutcome.WOULD_DO, payment__isnull=False, amount__isnull=False
+        )
+        return {"plan": {str(i.payment_id): {"amount": i.amount, "to": i.destination} for i in items}}
+
+    @classmethod
+    def add_command_arguments(cls, parser):
+        parser.add_argument("--amount", help="In token units, e.g. 0.25 (default: the suggested amount).")
+        parser.add_argument("--to", help="The wallet to refund to (default: the payer read from the chain).")
+
+    @classmethod
+    def command_options(cls, options):
+        return {"amount": options["amount"], "to": options["to"]}
 
     @classmethod
     def clean_options(cls, ids, options):

@@ -14,6 +14,7 @@
 Each decision is one item: who, when (the item's time) and the reason.
 """
 
+from django import forms
 from django.utils import timezone
 
 from ..conf import app_settings
@@ -46,6 +47,21 @@ def who(run):
     return user.get_username() if user is not None else f"a {run.get_trigger_display()}"
 
 
+class ResolveForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[(d, d.capitalize()) for d in DECISIONS],
+        widget=forms.RadioSelect,
+        help_text="Accept: take what was received as paid. Cancel: an open payment the customer gave up.",
+    )
+    reason = forms.CharField(max_length=MAX_REASON_LENGTH, help_text="Required; recorded with your name.")
+    accept_short = forms.BooleanField(
+        required=False,
+        label="Accept although short of the price",
+        help_text="Without it, a payment that kept less than its price (received minus refunded) is refused "
+        "and the run says how much is missing. A payment whose refunds left it nothing is never accepted.",
+    )
+
+
 class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
     kind = "resolve"
     order = 6
@@ -57,6 +73,32 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
     option_names = ("decision", "reason", "accept_short")
     summary_keys = ("scanned", "accepted", "cancelled", "skipped", "failed")
     occasional_keys = ("settled", "underpaid", "closed", "flagged", "unswept")
+    desk_label = "Accept or cancel"
+    desk_form = ResolveForm
+    records_decisions = True  # its done items are listed on the payment's page
+    command_help = (
+        "Accept an expired, underpaid or late payment as paid, or cancel an open one, with a reason "
+        "(recorded with who and when)."
+    )
+
+    @classmethod
+    def add_command_arguments(cls, parser):
+        parser.add_argument("--decision", required=True, choices=list(DECISIONS))
+        parser.add_argument("--reason", required=True, help="Why (required, recorded on the payment).")
+        parser.add_argument(
+            "--accept-short",
+            action="store_true",
+            help="Accept a payment that kept less than its price (received minus refunded); without it such "
+            "a payment is refused with how much is missing. A fully refunded payment is never accepted.",
+        )
+
+    @classmethod
+    def command_options(cls, options):
+        return {
+            "decision": options["decision"],
+            "reason": options["reason"],
+            "accept_short": options["accept_short"],
+        }
 
     @classmethod
     def clean_options(cls, ids, options):

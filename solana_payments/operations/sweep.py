@@ -41,7 +41,7 @@ from ..models import (
     TransferKind,
     WalletState,
 )
-from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
+from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
 from .holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
 from .sending import (
     FAILED,
@@ -78,6 +78,15 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     moves_money = True
     summary_keys = ("scanned", "swept", "skipped", "failed")
     occasional_keys = ("held", "flagged", "unswept")
+    admin_actions = (
+        AdminAction("sweep_payment_wallets", "Sweep the wallets of selected payments…", on="payment"),
+        AdminAction("sweep_wallets", "Sweep selected wallets…", on="wallet"),
+    )
+    tile_figures = ("wallets_ready", "funds_waiting", "funds_held", "funds_stranded", "failed_to_send")
+    command_help = (
+        "Send the funds of one-time wallets in processing/failed-send states to the configured "
+        "receiver wallet, several wallets per transaction."
+    )
     wallet_refs = staticmethod(wallet_refs)
 
     def eligible(self):
