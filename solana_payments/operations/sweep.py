@@ -25,6 +25,7 @@ from ..chain.transactions import (
     build_sweep_transactions,
 )
 from ..conf import app_settings
+from ..holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
 from ..ledger import reading as ledger_reading
 from ..ledger import totals as ledger_totals
 from ..models import (
@@ -41,7 +42,6 @@ from ..models import (
     WalletState,
 )
 from .base import Operation, WalletSelectionMixin, chunked, wallet_refs
-from .holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, fee_shares, send_and_confirm
 from .settling import SettlingMixin, remember_balances
 

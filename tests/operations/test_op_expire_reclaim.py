@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from solana_payments.holdings import token_account_address
 from solana_payments.models import OperationItem, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.operations.holdings import token_account_address
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
