@@ -15,10 +15,10 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .. import jobs
+from ..health import cluster_warning
 from ..models import RunStatus
 from ..operations import get_operation_class
 from .forms import InvalidSelection, OperationSelectionForm
-from .health import cluster_warning
 from .permissions import OPERATION_KINDS, can_run
 from .previews import preview_operation
 
