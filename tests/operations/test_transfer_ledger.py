@@ -295,7 +295,7 @@ def test_cancel_of_a_payment_with_funds_says_what_happens_to_them(shop, configur
 
 
 def test_each_customer_transfer_is_announced_with_the_running_total(shop, configure):
-    from solana_payments.models import WebhookDelivery, WebhookEndpoint
+    from solana_payments.webhooks.models import WebhookDelivery, WebhookEndpoint
 
     configure(WEBHOOK_ALLOW_PRIVATE_NETWORKS=True)  # the endpoint is never called here: its rows are read
     WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", events=["payment.received"])
