@@ -12,6 +12,7 @@ from solders.keypair import Keypair
 from solana_payments import jobs
 from solana_payments.models import Payment, Refund, RunStatus, Transfer
 from solana_payments.operations.base import run_operation
+from tests.support.payments import overdue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,10 +23,6 @@ SYMBOLS = ["SOL", "USDC", "PYUSD"]
 
 def new_payment(shop, symbol, **kwargs):
     return shop.new_payment({symbol: UNITS[symbol]}, **kwargs)
-
-
-def overdue(payment):
-    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
 
 
 def assert_conserved(shop, refunded):
