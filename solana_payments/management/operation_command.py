@@ -1,4 +1,4 @@
-"""The base of the four seed commands: flags, progress, the summary line and the exit status."""
+"""The base of the operations' commands: flags, progress, the summary line and the exit status."""
 
 import json
 
