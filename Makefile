@@ -34,8 +34,10 @@ test-stock: $(STAMP)
 test-postgres: $(STAMP)
 	SOLANA_PAYMENTS_TEST_DB=postgres $(PY) -m pytest -m "not slow and not browser"
 
+# ruff, then the layers of docs/architecture.md (import-linter's contracts in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # The benchmark: each operation on 1,000 and 10,000 records (BENCH_SIZES=1000 for a quick run), and each
 # again on a node 80 ms away (python -m tests.bench.run --latency-ms 0 to skip).

@@ -53,6 +53,11 @@ def format_units(base, decimals):
     return plain_decimal(from_base_units(base, decimals)) or ""
 
 
+def format_sol(lamports):
+    """Lamports as SOL for a page: ``"1.5 SOL"``."""
+    return f"{format_units(lamports or 0, 9)} SOL"
+
+
 def plain_decimal(value):
     """``Decimal('25.00000000')`` -> ``"25"``: no exponent, no trailing zeros; ``None`` stays ``None``."""
     if value is None:

@@ -6,6 +6,11 @@ class SolanaPaymentsConfig(AppConfig):
     verbose_name = "Solana payments"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def import_models(self):
+        """models.py, then the webhooks package's own records: they are this app's models too."""
+        super().import_models()
+        from .webhooks import models  # noqa: F401
+
     def ready(self):
         from django.db.models.signals import post_migrate
 

@@ -18,7 +18,8 @@ DEFAULTS = {
     "RPC_RATE_LIMIT": 0,  # requests per second, 0 = unlimited
     "RPC_MAX_RETRY_SECONDS": 30.0,  # give up with ChainUnavailable after this long
     "RPC_CONCURRENCY": 4,  # concurrent requests one client keeps in flight
-    "RPC_HEADERS": {},
+    "RPC_HEADERS": {},  # extra HTTP headers of every RPC request (an RPC provider's API key)
+    "LOCALNET": False,  # True when RPC_URL is the project's own LiteSVM endpoint (demo, tests)
     # Wallets and money
     "RECEIVER_ADDRESS": None,
     "FEE_PAYER_KEYPAIR": None,
@@ -39,6 +40,7 @@ DEFAULTS = {
     # not named here: 1% of the price, and for SOL at most 0.001 SOL.
     "DUST_THRESHOLDS": {},
     "HOLD_FLAGGED_FUNDS": (),  # exceptions whose funds stay in the wallet instead of being swept
+    "PAYMENT_TOLERANCE_PERCENT": 0,  # a payment short by no more than this settles (underpaid_within_tolerance)
     "CREATE_ATAS_ON_PAYMENT": True,
     "MAX_ATAS_PER_TX": 6,
     "PRIORITY_FEE_MICROLAMPORTS": 0,
@@ -64,16 +66,14 @@ DEFAULTS = {
     "RATE_MAX_CONFIDENCE_PERCENT": 1.0,  # a wider confidence interval (relative to the price) is refused
     "COINGECKO_URL": "https://api.coingecko.com/api/v3",  # the HTTP fallback's simple-price API
     "COINGECKO_IDS": {"SOL": "solana", "USDC": "usd-coin", "PYUSD": "paypal-usd"},
-    "RATE_TIMEOUT": 5.0,  # seconds per HTTP rate request
+    "RATE_TIMEOUT": 5.0,  # seconds each rate source gets (the feeds' RPC read too) before the next is asked
     "PEGGED_TOKENS": {"USDC": "USD", "PYUSD": "USD"},  # stablecoins and the currency they are pegged to
     "PEG_BAND_PERCENT": 0.5,  # within this of its peg, a stablecoin is priced at par
-    "PAYMENT_TOLERANCE_PERCENT": 0,  # a payment short by no more than this settles (underpaid_within_tolerance)
     # Admin
     "EXPLORER_URL": "https://explorer.solana.com/tx/{signature}?cluster={cluster}",
     "CLUSTER": "mainnet-beta",
     "DASHBOARD_CACHE_SECONDS": 15,
     "FEE_PAYER_LOW_BALANCE_LAMPORTS": 50_000_000,
-    "LOCALNET": False,  # True when RPC_URL is the project's own LiteSVM endpoint (demo, tests)
     # The shop's side: checkout, status endpoint, create endpoint, webhooks
     "SOLANA_PAY_LABEL": "",  # label of transfer requests for payments without one (e.g. the shop's name)
     "STATUS_CHAIN_CHECK_SECONDS": 5,  # the status endpoint reads the chain at most this often a payment (0 = never)

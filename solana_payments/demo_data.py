@@ -1,5 +1,6 @@
-"""Demo data on the localnet: the demo tokens in the database, a funded refund wallet (and, in the demo, a
-seeded shop)."""
+"""Demo data on the local chain: the demo tokens in the database, the prices of its feeds, a funded refund
+wallet (and, in the demo, a seeded shop). It reaches the chain over its RPC URL, through the chain client and
+the local chain's faucet, never through the local chain's own code."""
 
 from .models import PaymentToken, TokenProgram
 
@@ -52,22 +53,19 @@ SHOP_CURRENCY = "EUR"
 DEMO_FEED_PRICES = {"SOL": "150", "USDC": "1", "PYUSD": "1", "EUR": "1.08"}
 
 
-def start_price_feeds(localnet, prices=None):
-    """Put the demo's price feeds on the local chain at the addresses ``PYTH_FEEDS`` reads, and keep them
-    fresh (a ``FeedKeeper``: stop it when the chain stops)."""
+def demo_feed_prices(prices=None):
+    """``{feed address: USD price}`` of the demo's price feeds (``DEMO_FEED_PRICES``, or ``{code: price}``
+    given), at the addresses ``PYTH_FEEDS`` reads: what the local chain's ``FeedKeeper`` keeps fresh."""
     from .conf import app_settings
-    from .localnet.prices import FeedKeeper
 
     feeds = app_settings.PYTH_FEEDS
     prices = DEMO_FEED_PRICES if prices is None else prices
-    return FeedKeeper(
-        localnet, {feeds[code]: price for code, price in prices.items() if code in feeds}
-    ).start()
+    return {feeds[code]: price for code, price in prices.items() if code in feeds}
 
 
 def seed_shop(rpc_url, *, seed=7, out=None):
     """Seed a realistic shop, priced in euros, with real customer transfers on the localnet (its price
-    feeds must be up: ``start_price_feeds``). Returns the payments by kind."""
+    feeds must be up: ``demo_feed_prices``). Returns the payments by kind."""
     import datetime
     import random
     from decimal import Decimal
@@ -75,7 +73,7 @@ def seed_shop(rpc_url, *, seed=7, out=None):
     from django.db.models import F
     from django.utils import timezone
 
-    from .localnet.customers import pay
+    from .chain.faucet import pay
     from .models import Payment
     from .operations.base import run_operation
     from .payments import create_payment
@@ -139,22 +137,28 @@ REFUND_WALLET_SOL = 100 * 10**9
 REFUND_WALLET_TOKEN_UNITS = 10_000
 
 
-def fund_refund_wallet(localnet, owner):
-    """Fund the refund wallet ``owner`` (a Pubkey) on the localnet, as a shop funds its own: SOL for fees and
-    SOL refunds, and each active token with a mint. Returns ``[(symbol, base units added)]``."""
+def fund_refund_wallet(rpc_url, owner):
+    """Fund the refund wallet ``owner`` (a Pubkey) on the local chain at ``rpc_url``, as a shop funds its own:
+    SOL for fees and SOL refunds, and each active token with a mint, from the chain's faucet. Returns
+    ``[(symbol, base units added)]``."""
     from .chain.accounts import token_account_from_account
+    from .chain.client import ChainClient
+    from .chain.faucet import faucet
+    from .holdings import token_account_address
 
+    tokens = list(PaymentToken.objects.filter(is_active=True, mint__isnull=False).order_by("symbol"))
+    with ChainClient(rpc_url, commitment="processed") as chain:
+        lamports = chain.get_balance(owner)
+        accounts = chain.get_accounts([token_account_address(owner, token) for token in tokens])
     added = []
-    if localnet.get_balance(owner) < REFUND_WALLET_SOL // 2:
-        lamports = REFUND_WALLET_SOL - localnet.get_balance(owner)
-        localnet.airdrop(owner, lamports)
-        added.append(("SOL", lamports))
-    for token in PaymentToken.objects.filter(is_active=True, mint__isnull=False).order_by("symbol"):
+    if lamports < REFUND_WALLET_SOL // 2:
+        faucet(rpc_url, "airdrop", {"pubkey": str(owner), "lamports": REFUND_WALLET_SOL - lamports})
+        added.append(("SOL", REFUND_WALLET_SOL - lamports))
+    for token, account in zip(tokens, accounts, strict=True):
         target = REFUND_WALLET_TOKEN_UNITS * 10**token.decimals
-        account = localnet.get_account(localnet.ata(owner, token.mint))
-        decoded = token_account_from_account(account) if account is not None else None
+        decoded = token_account_from_account(account)
         held = decoded.amount if decoded else 0
         if held < target // 2:
-            localnet.mint_to(token.mint, owner, target - held)
+            faucet(rpc_url, "mint", {"mint": token.mint, "owner": str(owner), "amount": target - held})
             added.append((token.symbol, target - held))
     return added

@@ -10,8 +10,8 @@ from django.db.models import Q
 
 from .amounts import format_units
 from .conf import app_settings
+from .holdings import NATIVE
 from .models import SWEEPABLE_STATES, OneTimeWallet, PaymentStatus, PaymentToken
-from .operations.holdings import NATIVE
 
 CATEGORIES = {
     "waiting": "waiting to be swept",

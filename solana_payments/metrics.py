@@ -223,7 +223,7 @@ def render_metrics():
     """The Prometheus text exposition of every figure."""
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from .admin.health import chain_health, cluster_health
+    from .health import chain_health, cluster_health
 
     registry = CollectorRegistry(auto_describe=False)
     queue = cluster_health().get("tasks_queued")

@@ -739,11 +739,3 @@ class ExportJob(models.Model):
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
-
-# The webhook models are the app's models too: importing them here registers them with the app.
-from .webhooks.models import (  # noqa: E402, F401
-    DeliveryStatus,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookEvent,
-)

@@ -13,7 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from ..jobs import fail_stale_runs
+from ..health import chain_health, cluster_health, cluster_warning
+from ..jobs import SCHEDULE_PREFIX, fail_stale_runs, schedule_intervals
 from ..models import OperationRun
 from ..operations import operation_classes
 from ..operations.base import summary_line
@@ -29,10 +30,25 @@ from .figures import (
     settled_worth,
     tile_figures,
 )
-from .health import chain_health, cluster_health, cluster_warning, schedule_health
 from .permissions import can_run
 
 logger = logging.getLogger(__name__)
+
+
+def schedule_health():
+    from django_q.models import Schedule
+
+    schedules = list(
+        Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX)
+        .order_by("name")
+        .values("name", "minutes", "next_run", "repeats")
+    )
+    installed = {row["name"] for row in schedules}
+    expected = [SCHEDULE_PREFIX + kind for kind in schedule_intervals()]
+    return {
+        "schedules": schedules,
+        "missing": [name for name in expected if name not in installed],
+    }
 
 
 def dashboard_view(modeladmin, request):

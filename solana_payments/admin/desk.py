@@ -189,7 +189,8 @@ def desk_notices(admin_site):
 
     from django.utils import timezone
 
-    from ..models import Difference, Payment, PaymentOption, WebhookEndpoint
+    from ..models import Difference, Payment, PaymentOption
+    from ..webhooks.models import WebhookEndpoint
 
     runs = reverse("admin:solana_payments_operationrun_changelist", current_app=admin_site.name)
     payments = reverse("admin:solana_payments_payment_changelist", current_app=admin_site.name)

@@ -10,7 +10,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..amounts import format_units
+from ..amounts import format_sol
 from ..dry_runs import not_dry_run
 from ..funds import funds_on_chain
 from ..models import (
@@ -49,10 +49,6 @@ def settled_worth(since):
         .order_by("currency")
     )
     return [(currency, plain_decimal(total), n) for currency, total, n in rows]
-
-
-def sol(lamports):
-    return f"{format_units(lamports or 0, 9)} SOL"
 
 
 def eligible_now(now):
@@ -114,10 +110,10 @@ def eligible_now(now):
         ),
         "failed_to_send": ("Failed to send", wallets["failed_to_send"], bool(wallets["failed_to_send"])),
         "expired_wallets": ("Expired wallets to close", wallets["expired"], False),
-        "rent_reclaimable": ("Rent to reclaim from them", sol(wallets["rent_reclaimable"]), False),
+        "rent_reclaimable": ("Rent to reclaim from them", format_sol(wallets["rent_reclaimable"]), False),
         "rent_outstanding": (
             "Rent outstanding (wallets not closed)",
-            sol(wallets["rent_outstanding"]),
+            format_sol(wallets["rent_outstanding"]),
             False,
         ),
     }

@@ -92,7 +92,7 @@ class SimulatePaymentMixin:
             "admin:solana_payments_payment_change", args=[payment.pk], current_app=self.admin_site.name
         )
         if request.method == "POST" and form.is_valid():
-            from ..localnet.customers import pay
+            from ..chain.faucet import pay
 
             option, amount = form.cleaned_data["option"], form.cleaned_data["base_amount"]
             try:

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ..health import cluster_warning
 from ..models import RunStatus
 from ..operations import get_operation_class, operation_classes
 from ..runs import request_run
 from .forms import InvalidSelection, OperationSelectionForm
-from .health import cluster_warning
 from .permissions import can_run
 from .previews import preview_operation
 

@@ -8,9 +8,9 @@ from ..amounts import format_units
 from ..bulk import update_rows
 from ..chain.transactions import TokenFunds, WalletFunds, build_close_ata_transactions
 from ..conf import app_settings
+from ..holdings import assess, read_holdings, token_program_id
 from ..models import ItemOutcome, OneTimeWallet, WalletState
 from .base import wallet_refs, wallet_tokens
-from .holdings import assess, read_holdings, token_program_id
 from .sending import LANDED, UNKNOWN, Flight, SigningMixin, fee_shares, in_pipeline, start_sending
 from .settling import SettlingMixin, remember_balances
 

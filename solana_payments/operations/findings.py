@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from ..conf import app_settings
+from ..holdings import UNDERPAID
 from ..ledger.facts import facts_of, received_after
 from ..models import SETTLED_STATUSES, PaymentException, PaymentStatus, WalletState
-from .holdings import UNDERPAID
 
 SETTLE = "settle"
 EXPIRE = "expire"

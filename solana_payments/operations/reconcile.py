@@ -23,6 +23,7 @@ from solders.signature import Signature
 
 from ..chain.accounts import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, token_account_from_account
 from ..chain.commitment import status_reached
+from ..holdings import NATIVE, assess, asset_key, read_holdings
 from ..models import (
     QUIET_STATES,
     Difference,
@@ -35,7 +36,6 @@ from ..models import (
     WalletState,
 )
 from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
-from .holdings import NATIVE, assess, asset_key, read_holdings
 
 RENT_CHECKED_STATES = (WalletState.SENT_FUNDS, WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED)
 

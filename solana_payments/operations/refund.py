@@ -40,6 +40,7 @@ from ..chain.keypairs import parse_keypair
 from ..chain.transactions import expected_fee
 from ..conf import app_settings
 from ..exceptions import WalletKeyError
+from ..holdings import read_holdings, token_account_address, token_program_id
 from ..ledger import reading as ledger_reading
 from ..ledger import totals as ledger_totals
 from ..ledger.facts import facts_of
@@ -57,7 +58,6 @@ from ..models import (
 )
 from ..signals import payment_refunded
 from .base import AdminAction, Operation, PaymentSelectionMixin
-from .holdings import read_holdings, token_account_address, token_program_id
 from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
 from .settling import describe
 

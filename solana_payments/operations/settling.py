@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ..amounts import format_units
 from ..bulk import update_rows
+from ..holdings import OVERPAID, UNDERPAID, UNPAID, WITHIN_TOLERANCE, Evidence, assess, read_holdings
 from ..ledger import reading as ledger_reading
 from ..ledger.facts import facts_of
 from ..models import SETTLED_STATUSES, ItemOutcome, OneTimeWallet, PaymentException, PaymentStatus
@@ -18,7 +19,6 @@ from ..payments import (
     settle_payments,
 )
 from . import findings
-from .holdings import OVERPAID, UNDERPAID, UNPAID, WITHIN_TOLERANCE, Evidence, assess, read_holdings
 
 FLAG_REASONS = {
     PaymentException.UNDERPAID: "underpaid: received {received} of {expected}",

@@ -26,6 +26,7 @@ from ..chain.transactions import (
     build_sweep_transactions,
 )
 from ..conf import app_settings
+from ..holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
 from ..ledger import reading as ledger_reading
 from ..ledger import totals as ledger_totals
 from ..models import (
@@ -42,7 +43,6 @@ from ..models import (
     WalletState,
 )
 from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
-from .holdings import assess, asset_key, read_holdings, token_account_address, token_program_id
 from .sending import (
     FAILED,
     LANDED,

@@ -2,8 +2,8 @@
 
 Safety is built into :class:`SafeModelResource`, the base of every resource here:
 
-- **Allow-list only.** A resource must name its columns in ``Meta.fields``; a resource without that list,
-  or with any column, attribute path, dehydrate method or related path whose name looks like key material
+- **Allow-list only.** A resource's columns are the fields it declares, in their order (each declared once;
+  ``Meta.fields`` is filled from them); a resource that declares none and lists none, or with any column, attribute path, dehydrate method or related path whose name looks like key material
   (:data:`SENSITIVE_NAME`: ``*secret*``, ``*keypair*``, ``pending_transaction``, ...), is refused with
   ``ImproperlyConfigured`` when its class is created. The sensitive model fields are also deferred in every
   export query, so a wallet's encrypted secret and signed transaction are never even loaded.

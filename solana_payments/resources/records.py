@@ -114,27 +114,6 @@ class PaymentResource(SafeModelResource):
 
     class Meta:
         model = Payment
-        fields = (
-            "reference",
-            "status",
-            "exception",
-            "created_at",
-            "deadline",
-            "paid_at",
-            "wallet",
-            "wallet_state",
-            "options",
-            "price",
-            "currency",
-            "paid_token",
-            "paid_amount",
-            "refunded_amount",
-            "signature",
-            "payer",
-            "label",
-            "email",
-        )
-        export_order = fields
         name = "Payments"
 
     def prepare_export_queryset(self, queryset):
@@ -184,17 +163,6 @@ class OneTimeWalletResource(SafeModelResource):
 
     class Meta:
         model = OneTimeWallet
-        fields = (
-            "address",
-            "state",
-            "payment",
-            "receiver",
-            "rent_paid_lamports",
-            "rent_reclaimed_lamports",
-            "last_checked_at",
-            "created_at",
-        )
-        export_order = fields
         name = "One-time wallets"
 
 
@@ -225,25 +193,6 @@ class OperationRunResource(SafeModelResource):
 
     class Meta:
         model = OperationRun
-        fields = (
-            "id",
-            "kind",
-            "trigger",
-            "requested_by",
-            "status",
-            "parent",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "total",
-            "done",
-            "counts",
-            "rpc_calls",
-            "fees_paid_lamports",
-            "parameters",
-            "error",
-        )
-        export_order = fields
         name = "Operation runs"
 
     def dehydrate_requested_by(self, run):
@@ -272,23 +221,6 @@ class OperationItemResource(SafeModelResource):
 
     class Meta:
         model = OperationItem
-        fields = (
-            "id",
-            "run",
-            "kind",
-            "requested_by",
-            "created_at",
-            "outcome",
-            "reason",
-            "payment",
-            "wallet",
-            "token",
-            "amount",
-            "fee_lamports",
-            "rent_lamports",
-            "signature",
-        )
-        export_order = fields
         name = "Operation items"
 
     def dehydrate_requested_by(self, item):
@@ -323,21 +255,4 @@ class DifferenceResource(SafeModelResource):
 
     class Meta:
         model = Difference
-        fields = (
-            "id",
-            "run",
-            "created_at",
-            "kind",
-            "is_open",
-            "wallet",
-            "wallet_state",
-            "payment",
-            "asset",
-            "recorded",
-            "on_chain",
-            "account",
-            "suggested_action",
-            "detail",
-        )
-        export_order = fields
         name = "Reconciliation differences"

@@ -63,9 +63,10 @@ def _names_of(resource_field, field_name):
 def check_allow_list(resource_class):
     """Refuse a resource that could read key material: called for every resource class as it is created."""
     name = resource_class.__name__
-    if resource_class._meta.fields is None:
+    if not resource_class._meta.fields:
         raise ImproperlyConfigured(
-            f"{name} must list its columns in Meta.fields: resources here are built from an allow-list."
+            f"{name} must declare its columns (or list them in Meta.fields): resources here are built from "
+            "an allow-list."
         )
     candidates = [(f"Meta.fields entry {entry!r}", entry) for entry in resource_class._meta.fields]
     for field_name, resource_field in resource_class.fields.items():
@@ -96,6 +97,15 @@ def _related_model(model, path):
 
 class AllowListMetaclass(ModelDeclarativeMetaclass):
     def __new__(mcs, name, bases, attrs):
+        meta = attrs.get("Meta")
+        declared = tuple(key for key, value in attrs.items() if isinstance(value, Field))
+        if meta is not None and declared and not hasattr(meta, "fields"):
+            # The columns are the declared fields, in the order declared: each is written once. Without
+            # Meta.fields, django-import-export would add every field of the model.
+            meta.fields = declared
+            for order in ("export_order", "import_order"):
+                if not hasattr(meta, order):
+                    setattr(meta, order, declared)
         resource_class = super().__new__(mcs, name, bases, attrs)
         if resource_class._meta.model is not None:
             check_allow_list(resource_class)

@@ -78,9 +78,6 @@ class PaymentTokenResource(SafeModelResource):
 
     class Meta:
         model = PaymentToken
-        fields = ("symbol", "name", "mint", "decimals", "token_program", "is_active")
-        export_order = fields
-        import_order = fields
         import_id_fields = ["mint"]
         use_transactions = True  # whatever IMPORT_EXPORT_USE_TRANSACTIONS says
         # skip_diff stays False: token files are short, and the preview's diff is what the operator checks.

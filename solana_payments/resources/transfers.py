@@ -36,29 +36,6 @@ class TransferResource(SafeModelResource):
 
     class Meta:
         model = Transfer
-        fields = (
-            "id",
-            "payment",
-            "label",
-            "email",
-            "metadata",
-            "price",
-            "currency",
-            "token",
-            "amount",
-            "direction",
-            "kind",
-            "from_refund_wallet",
-            "is_dust",
-            "counterparty",
-            "wallet",
-            "signature",
-            "slot",
-            "block_time",
-            "fee_lamports",
-            "rent_lamports",
-        )
-        export_order = fields
         name = "Transfers"
 
     def dehydrate_price(self, transfer):

@@ -208,7 +208,7 @@ def test_a_receiver_that_is_not_a_plain_wallet_warns(admin_client, shop, configu
 
 def test_an_off_curve_receiver_warns_without_a_chain_read(admin_client, shop, configure):
     from solana_payments.chain.accounts import get_associated_token_address
-    from solana_payments.operations.holdings import token_program_id
+    from solana_payments.holdings import token_program_id
 
     usdc = shop.tokens["USDC"]
     token_account = get_associated_token_address(

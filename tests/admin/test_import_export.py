@@ -312,6 +312,20 @@ def test_a_resource_naming_a_secret_is_refused_when_defined():
                 model = OneTimeWallet
 
 
+def test_a_resource_s_columns_are_the_fields_it_declares_in_their_order():
+    from solana_payments.resources.safety import text
+
+    class StateFirst(SafeModelResource):
+        state = text("state")
+        address = text("address")
+
+        class Meta:
+            model = OneTimeWallet
+
+    assert StateFirst._meta.fields == StateFirst._meta.export_order == ("state", "address")
+    assert StateFirst().get_export_headers() == ["state", "address"]  # no other field of the model
+
+
 def test_an_admin_without_a_safe_resource_refuses_to_export(rf, admin_user):
     class DefaultResourceAdmin(ExportAdminMixin, admin.ModelAdmin):
         pass  # no resource_classes: import-export's default would export every field

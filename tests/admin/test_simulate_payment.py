@@ -79,7 +79,7 @@ def test_a_refusal_of_the_local_chain_says_why(shop):
 
     from solders.keypair import Keypair
 
-    from solana_payments.localnet.customers import FaucetError, pay
+    from solana_payments.chain.faucet import FaucetError, pay
 
     not_a_mint = SimpleNamespace(
         is_native=False, mint=str(Keypair().pubkey()), token_program="token", decimals=6, symbol="NOPE"

@@ -6,8 +6,9 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from solana_payments.demo_data import SHOP_PLAN, seed_shop, seed_tokens, start_price_feeds
+from solana_payments.demo_data import SHOP_PLAN, seed_shop, seed_tokens
 from solana_payments.models import Payment
+from tests.support.demo import demo_price_feeds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,11 +20,8 @@ def test_the_seeded_shop_has_its_flagged_payments_on_the_desk(localnet, configur
         DASHBOARD_CACHE_SECONDS=0,
     )
     seed_tokens(localnet.mints)
-    keeper = start_price_feeds(localnet)  # the shop is priced in euros
-    try:
+    with demo_price_feeds(localnet):
         made = seed_shop(localnet.url)
-    finally:
-        keeper.stop()
     plan = dict(SHOP_PLAN)
     overpaid = Payment.objects.filter(pk__in=[p.pk for p in made["overpaid"]])
     underpaid = Payment.objects.filter(pk__in=[p.pk for p in made["underpaid"]])

@@ -21,6 +21,7 @@ from solders.pubkey import Pubkey
 from solana_payments.chain.accounts import SYSTEM_PROGRAM_ID, TOKEN_ACCOUNT_RENT, TOKEN_PROGRAM_ID
 from solana_payments.conf import app_settings
 from solana_payments.demo_data import seed_tokens
+from solana_payments.holdings import token_account_address
 from solana_payments.keys import get_fernet
 from solana_payments.localnet import start_localnet
 from solana_payments.models import (
@@ -34,7 +35,6 @@ from solana_payments.models import (
     TransferDirection,
     TransferKind,
 )
-from solana_payments.operations.holdings import token_account_address
 
 COMMANDS = {
     "recheck": "recheck_initiated_solana_payments",

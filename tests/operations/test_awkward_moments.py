@@ -2,16 +2,14 @@
 receiver, and every payment's status and exception say what happened."""
 
 import ast
-import datetime
 
 import pytest
-from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from solana_payments.jobs import install_schedules
 from solana_payments.models import OneTimeWallet, Payment, RunStatus
-from solana_payments.signals import payment_accepted
+from tests.support.payments import overdue, signals_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,18 +37,14 @@ def dust_everywhere(shop, payments, symbol):
         shop.pay(payment, symbol, 1)
 
 
-def overdue(payment):
-    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+@pytest.fixture
+def accepted():
+    with signals_sent(accepted=lambda payment, **kw: payment.pk) as sent:
+        yield sent
 
 
 @pytest.mark.parametrize("symbol", ["SOL", "USDC", "PYUSD"])
-def test_default_schedules_leave_no_unit_behind(shop, symbol):
-    accepted = []
-
-    def on_accepted(sender, payment, **kwargs):
-        accepted.append(payment.pk)
-
-    payment_accepted.connect(on_accepted)  # weak: gone with the test
+def test_default_schedules_leave_no_unit_behind(shop, symbol, accepted):
     install_schedules()
     assert {s.name for s in Schedule.objects.all()} == {
         "solana_payments maintenance",

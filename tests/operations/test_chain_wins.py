@@ -4,14 +4,13 @@ Each case runs on the localnet with real customer transfers, and ends with the m
 customers sent equals what reached the receiver plus what is still in the one-time wallets.
 """
 
-import datetime
 
 import pytest
-from django.utils import timezone
 
 from solana_payments.models import OneTimeWallet, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.signals import payment_accepted, payment_expired, payment_flagged
+from solana_payments.signals import payment_expired
+from tests.support.payments import overdue, signals_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,25 +21,11 @@ FULL = {"SOL": 500_000_000, "USDC": 25_000_000, "PYUSD": 25_000_000}
 @pytest.fixture
 def signals():
     """Every payment_accepted / payment_flagged sent, as (name, payment pk, exception)."""
-    sent = []
-
-    def accepted(sender, payment, **kwargs):
-        sent.append(("accepted", payment.pk, payment.exception))
-
-    def flagged(sender, payment, exception, **kwargs):
-        sent.append(("flagged", payment.pk, exception))
-
-    payment_accepted.connect(accepted, weak=False)
-    payment_flagged.connect(flagged, weak=False)
-    yield sent
-    payment_accepted.disconnect(accepted)
-    payment_flagged.disconnect(flagged)
-
-
-def overdue(payment, minutes=5):
-    Payment.objects.filter(pk=payment.pk).update(
-        expires_at=timezone.now() - datetime.timedelta(minutes=minutes)
-    )
+    with signals_sent(
+        accepted=lambda payment, **kw: ("accepted", payment.pk, payment.exception),
+        flagged=lambda payment, exception, **kw: ("flagged", payment.pk, exception),
+    ) as sent:
+        yield sent
 
 
 def state(payment):

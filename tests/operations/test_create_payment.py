@@ -8,23 +8,17 @@ from django.utils import timezone
 
 from solana_payments.models import OneTimeWallet, Payment, PaymentOption, PaymentStatus, WalletState
 from solana_payments.payments import create_payment
-from solana_payments.signals import payment_initiated
+from tests.support.payments import signals_sent
 
 pytestmark = pytest.mark.django_db
 
 
 def test_happy_path(tokens, receiver, django_capture_on_commit_callbacks):
-    received = []
-    payment_initiated.connect(
-        lambda sender, payment, **kw: received.append(payment), weak=False, dispatch_uid="t"
-    )
-    try:
+    with signals_sent(initiated=lambda payment, **kw: payment) as received:
         with django_capture_on_commit_callbacks(execute=True):
             payment = create_payment(
                 {"SOL": Decimal("0.5"), "USDC": Decimal("25.000001")}, label="Order 42", email="a@example.com"
             )
-    finally:
-        payment_initiated.disconnect(dispatch_uid="t")
 
     assert received == [payment]
     assert payment.status == PaymentStatus.INITIATED

@@ -1,24 +1,16 @@
 """expire and reclaim against the localnet, for SOL, Token and Token-2022 payments."""
 
-import datetime
 
 import pytest
-from django.utils import timezone
 
+from solana_payments.holdings import token_account_address
 from solana_payments.models import OperationItem, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.operations.holdings import token_account_address
+from tests.support.payments import overdue, signals_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ALL_OPTIONS = {"SOL": "0.5", "USDC": "25", "PYUSD": "25"}
-
-
-def overdue(payment, seconds=60):
-    Payment.objects.filter(pk=payment.pk).update(
-        expires_at=timezone.now() - datetime.timedelta(seconds=seconds)
-    )
-    payment.refresh_from_db()
 
 
 def fee_payer_balance(shop):
@@ -49,7 +41,7 @@ def test_paid_in_time_but_unnoticed_is_settled_without_exception(shop):
     shop.localnet.set_time_offset(-120)  # the customer paid two minutes ago
     shop.pay(payment, "PYUSD", 25_000_000)
     shop.localnet.set_time_offset(0)
-    overdue(payment, 60)
+    overdue(payment, minutes=1)
     run = run_operation("expire", trigger="command")
     payment.refresh_from_db()
     assert (payment.status, payment.exception) == ("confirmed", "")
@@ -171,16 +163,8 @@ def test_an_unusable_rpc_url_fails_the_run_instead_of_leaving_it_running(shop, c
 
 
 def test_payment_expired_is_signalled_on_commit(shop):
-    from solana_payments.signals import payment_expired
-
-    seen = []
-    payment_expired.connect(
-        lambda sender, payment, **kw: seen.append(payment.pk), weak=False, dispatch_uid="t"
-    )
-    try:
+    with signals_sent(expired=lambda payment, **kw: payment.pk) as seen:
         payment = shop.new_payment({"SOL": "1"})
         overdue(payment)
         run_operation("expire", trigger="command")
-    finally:
-        payment_expired.disconnect(dispatch_uid="t")
     assert seen == [payment.pk]

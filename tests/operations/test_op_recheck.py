@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from solana_payments.models import ItemOutcome, OperationItem, Payment, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.signals import payment_accepted
 from tests.support import hooks
 from tests.support.factories import make_payments
+from tests.support.payments import signals_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,16 +23,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_paid_payment_is_settled_from_the_chain(shop, configure, symbol, amount):
     configure(ON_PAYMENT_ACCEPTED="tests.support.hooks.record_accepted")
     hooks.accepted.clear()
-    signalled = []
-    payment_accepted.connect(
-        lambda sender, payment, **kw: signalled.append(payment.pk), weak=False, dispatch_uid="t"
-    )
-    try:
+    with signals_sent(accepted=lambda payment, **kw: payment.pk) as signalled:
         payment = shop.new_payment({"SOL": "0.5", "USDC": "25", "PYUSD": "25"})
         customer, signature = shop.pay(payment, symbol, amount)
         run = run_operation("recheck", trigger="command")
-    finally:
-        payment_accepted.disconnect(dispatch_uid="t")
 
     payment.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from solana_payments.exceptions import ChainUnavailable
+from solana_payments.holdings import token_account_address
 from solana_payments.models import OneTimeWallet, Payment
-from solana_payments.operations.holdings import token_account_address
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from solana_payments import approvals, jobs
 from solana_payments.management.operation_command import run_summary
 from solana_payments.models import OperationRun, Payment, Refund, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.signals import payment_flagged, payment_refunded
+from tests.support.payments import overdue, signals_sent
 from tests.support.runs import wait_for_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,23 +24,11 @@ USDC_RENT, PYUSD_RENT = 2_039_280, 2_074_080
 
 @pytest.fixture
 def refunds_sent():
-    sent = []
-
-    def refunded(sender, payment, refund, **kwargs):
-        sent.append((payment.pk, refund.amount))
-
-    def flagged(sender, payment, exception, **kwargs):
-        sent.append(("flagged", payment.pk, exception))
-
-    payment_refunded.connect(refunded, weak=False)
-    payment_flagged.connect(flagged, weak=False)
-    yield sent
-    payment_refunded.disconnect(refunded)
-    payment_flagged.disconnect(flagged)
-
-
-def overdue(payment):
-    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
+    with signals_sent(
+        refunded=lambda payment, refund, **kw: (payment.pk, refund.amount),
+        flagged=lambda payment, exception, **kw: ("flagged", payment.pk, exception),
+    ) as sent:
+        yield sent
 
 
 def expired_underpaid(shop, symbol, amount):

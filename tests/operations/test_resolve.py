@@ -3,16 +3,15 @@
 On the localnet with real customer transfers; balances checked on chain.
 """
 
-import datetime
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from solana_payments import jobs
-from solana_payments.models import OperationRun, Payment, RunStatus, WalletState
+from solana_payments.models import OperationRun, RunStatus, WalletState
 from solana_payments.operations.base import run_operation
-from solana_payments.signals import payment_accepted, payment_flagged
+from tests.support.payments import overdue, signals_sent
 from tests.support.runs import wait_for_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,25 +19,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def signals():
-    sent = []
-
-    def accepted(sender, payment, **kwargs):
-        sent.append(("accepted", payment.pk))
-
-    def flagged(sender, payment, exception, **kwargs):
-        sent.append(("flagged", payment.pk, exception))
-
-    payment_accepted.connect(accepted, weak=False)
-    payment_flagged.connect(flagged, weak=False)
-    yield sent
-    payment_accepted.disconnect(accepted)
-    payment_flagged.disconnect(flagged)
-
-
-def overdue(payment, minutes=5):
-    Payment.objects.filter(pk=payment.pk).update(
-        expires_at=timezone.now() - datetime.timedelta(minutes=minutes)
-    )
+    with signals_sent(
+        accepted=lambda payment, **kw: ("accepted", payment.pk),
+        flagged=lambda payment, exception, **kw: ("flagged", payment.pk, exception),
+    ) as sent:
+        yield sent
 
 
 def state(payment):

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from solana_payments.amounts import to_base_units
-from solana_payments.demo_data import seed_shop, start_price_feeds
+from solana_payments.demo_data import seed_shop
 from solana_payments.models import OneTimeWallet, Payment, Refund, Transfer
 from solana_payments.operations.base import run_operation
+from tests.support.demo import demo_price_feeds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,11 +26,8 @@ def read_csv(path):
 
 
 def test_the_accounting_export_of_a_seeded_demo_shop_adds_up(shop, tmp_path):
-    keeper = start_price_feeds(shop.localnet)  # the demo shop is priced in euros
-    try:
+    with demo_price_feeds(shop.localnet):
         made = seed_shop(shop.localnet.url, seed=3)
-    finally:
-        keeper.stop()
     underpaid = made["underpaid"][0]
     run_operation("expire", trigger="schedule")
     run_operation("recheck", trigger="schedule")

@@ -12,6 +12,7 @@ from solders.keypair import Keypair
 from solana_payments import jobs
 from solana_payments.models import Payment, Refund, RunStatus, Transfer
 from solana_payments.operations.base import run_operation
+from tests.support.payments import overdue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,10 +23,6 @@ SYMBOLS = ["SOL", "USDC", "PYUSD"]
 
 def new_payment(shop, symbol, **kwargs):
     return shop.new_payment({symbol: UNITS[symbol]}, **kwargs)
-
-
-def overdue(payment):
-    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=5))
 
 
 def assert_conserved(shop, refunded):
@@ -295,7 +292,7 @@ def test_cancel_of_a_payment_with_funds_says_what_happens_to_them(shop, configur
 
 
 def test_each_customer_transfer_is_announced_with_the_running_total(shop, configure):
-    from solana_payments.models import WebhookDelivery, WebhookEndpoint
+    from solana_payments.webhooks.models import WebhookDelivery, WebhookEndpoint
 
     configure(WEBHOOK_ALLOW_PRIVATE_NETWORKS=True)  # the endpoint is never called here: its rows are read
     WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", events=["payment.received"])

@@ -4,6 +4,7 @@ import pytest
 
 from solana_payments import demo_data
 from solana_payments.models import Payment
+from tests.support.demo import demo_price_feeds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,11 +18,8 @@ def test_the_demo_shop_is_priced_in_eur_from_the_local_feeds(localnet, configure
     )
     monkeypatch.setattr(demo_data, "SHOP_PLAN", [("settled", 3), ("open", 2)])  # a small shop, same code
     demo_data.seed_tokens(localnet.mints)
-    keeper = demo_data.start_price_feeds(localnet)
-    try:
+    with demo_price_feeds(localnet):
         made = demo_data.seed_shop(localnet.url)
-    finally:
-        keeper.stop()
     payments = Payment.objects.prefetch_related("options")
     assert {p.currency for p in payments} == {"EUR"}
     assert all(o.rate_source.startswith("pyth") and o.rate for p in payments for o in p.options.all())

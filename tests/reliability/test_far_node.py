@@ -11,9 +11,9 @@ import pytest
 from solders.pubkey import Pubkey
 
 from solana_payments.chain.client import ChainClient
+from solana_payments.holdings import token_account_address
 from solana_payments.models import OneTimeWallet, Payment, RunStatus
 from solana_payments.operations.base import run_operation
-from solana_payments.operations.holdings import token_account_address
 from tests.support.factories import make_payments
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -74,7 +74,7 @@ def test_admin_to_job_to_result_over_redis(shop, redis_q_cluster, staff_client, 
     import redis
     from django_q.models import Task
 
-    from solana_payments.admin.health import cluster_health
+    from solana_payments.health import cluster_health
 
     paid = shop.new_payment({"USDC": "25"})
     shop.pay(paid, "USDC", 25_000_000)

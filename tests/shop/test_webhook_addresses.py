@@ -11,10 +11,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from solana_payments.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from solana_payments.payments import create_payment
 from solana_payments.webhooks.addresses import is_public
 from solana_payments.webhooks.delivery import deliver
+from solana_payments.webhooks.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from solana_payments.webhooks.sending import _target
 from tests.support.webhooks import accept
 

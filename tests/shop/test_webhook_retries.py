@@ -10,10 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from solana_payments.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from solana_payments.payments import create_payment
 from solana_payments.signals import payment_expired
 from solana_payments.webhooks.delivery import deliver
+from solana_payments.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.support.webhooks import accept
 
 pytestmark = pytest.mark.django_db

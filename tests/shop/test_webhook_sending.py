@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from solana_payments.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from solana_payments.payments import create_payment
 from solana_payments.webhooks.delivery import deliver
+from solana_payments.webhooks.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from tests.support.webhooks import RawServer, accept, drip, ftp_greeting, redirect_to
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from django.urls import reverse
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from solana_payments.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from solana_payments.payments import create_payment
 from solana_payments.signals import payment_expired
 from solana_payments.webhooks.delivery import deliver
+from solana_payments.webhooks.models import DeliveryStatus, WebhookEndpoint, WebhookEvent
 from tests.support.webhooks import accept, check_legacy_signature, check_signature
 
 pytestmark = pytest.mark.django_db

@@ -12,19 +12,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from solana_payments.models import (
-    DeliveryStatus,
-    OneTimeWallet,
-    Payment,
-    WalletState,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookEvent,
-)
+from solana_payments.models import OneTimeWallet, Payment, WalletState
 from solana_payments.operations.base import run_operation
 from solana_payments.payments import create_payment
 from solana_payments.signals import payment_accepted, payment_refunded
 from solana_payments.webhooks.delivery import backoff_seconds, deliver
+from solana_payments.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.support.webhooks import accept, check_signature
 
 pytestmark = pytest.mark.django_db

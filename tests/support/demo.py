@@ -6,9 +6,24 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def demo_price_feeds(localnet):
+    """The demo's price feeds on the local chain, kept fresh while the block runs (its shop is priced in
+    euros), as the demo's command keeps them."""
+    from solana_payments.demo_data import demo_feed_prices
+    from solana_payments.localnet.prices import FeedKeeper
+
+    keeper = FeedKeeper(localnet, demo_feed_prices()).start()
+    try:
+        yield keeper
+    finally:
+        keeper.stop()
 
 
 def free_port():

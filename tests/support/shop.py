@@ -18,8 +18,8 @@ from spl.token.instructions import create_idempotent_associated_token_account, t
 from spl.token.models import TransferCheckedParams
 
 from solana_payments.chain.accounts import token_account_from_account
+from solana_payments.holdings import token_account_address, token_program_id
 from solana_payments.models import OneTimeWallet, OperationItem, PaymentToken, TokenProgram
-from solana_payments.operations.holdings import token_account_address, token_program_id
 from solana_payments.payments import create_payment
 
 

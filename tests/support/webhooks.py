@@ -116,8 +116,9 @@ def redirect_to(location):
 
 def accept(payment, django_capture_on_commit_callbacks, signal=None):
     """Send a payment signal the way the app does (on commit); return the deliveries it made."""
-    from solana_payments.models import Payment, WebhookDelivery
+    from solana_payments.models import Payment
     from solana_payments.signals import payment_accepted
+    from solana_payments.webhooks.models import WebhookDelivery
 
     with django_capture_on_commit_callbacks(execute=True):
         (signal or payment_accepted).send(sender=Payment, payment=payment)

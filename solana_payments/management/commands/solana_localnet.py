@@ -56,9 +56,10 @@ class Command(BaseCommand):
 
         keeper = None
         if prices:
-            from solana_payments.demo_data import start_price_feeds
+            from solana_payments.demo_data import demo_feed_prices
+            from solana_payments.localnet.prices import FeedKeeper
 
-            keeper = start_price_feeds(localnet, prices)
+            keeper = FeedKeeper(localnet, demo_feed_prices(prices)).start()
         stop = threading.Event()
         previous = None
         if threading.current_thread() is threading.main_thread():

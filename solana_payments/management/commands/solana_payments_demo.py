@@ -83,9 +83,10 @@ class Command(BaseCommand):
             if not fresh_chain:
                 persistence.load(localnet.ledger, state)
                 self.stdout.write(f"Local chain restored from {state}.")
-            from solana_payments.demo_data import start_price_feeds
+            from solana_payments.demo_data import demo_feed_prices
+            from solana_payments.localnet.prices import FeedKeeper
 
-            feeds = start_price_feeds(localnet)
+            feeds = FeedKeeper(localnet, demo_feed_prices()).start()
             self.stdout.write(
                 "Pyth price feeds for SOL, USDC, PYUSD and EUR are on the local chain, kept fresh."
             )
@@ -162,7 +163,7 @@ class Command(BaseCommand):
             owner = parse_keypair(app_settings.REFUND_WALLET_KEYPAIR, name="REFUND_WALLET_KEYPAIR").pubkey()
         except ValueError as exc:
             raise CommandError(f"REFUND_WALLET_KEYPAIR: {exc}") from None
-        added = fund_refund_wallet(localnet, owner)
+        added = fund_refund_wallet(localnet.url, owner)
         if added:
             amounts = ", ".join(f"{symbol} {units}" for symbol, units in added)
             self.stdout.write(f"Funded the refund wallet {owner} (base units: {amounts}).")

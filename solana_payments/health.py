@@ -1,4 +1,4 @@
-"""The health the dashboard shows: the django-q2 cluster, the schedules and the RPC node (with the fee
+"""The health the dashboard and the metrics show: the django-q2 cluster and the RPC node (with the fee
 payer's balance and the receiver's account). Chain figures are cached for ``DASHBOARD_CACHE_SECONDS``, so a
 page load makes at most three RPC calls, and a node that is down shows a warning, not an error.
 django-q2 is imported inside the functions: its ``Conf`` reads the settings when imported.
@@ -12,13 +12,10 @@ from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from ..conf import app_settings
-from ..exceptions import SolanaPaymentsError
-from ..jobs import SCHEDULE_PREFIX, schedule_intervals
-from ..models import (
-    OperationRun,
-)
-from .figures import sol
+from .amounts import format_sol, format_units
+from .conf import app_settings
+from .exceptions import SolanaPaymentsError
+from .models import OperationRun
 
 logger = logging.getLogger(__name__)
 
@@ -110,22 +107,6 @@ def cluster_warning(health=None):
     return ""
 
 
-def schedule_health():
-    from django_q.models import Schedule
-
-    schedules = list(
-        Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX)
-        .order_by("name")
-        .values("name", "minutes", "next_run", "repeats")
-    )
-    installed = {row["name"] for row in schedules}
-    expected = [SCHEDULE_PREFIX + kind for kind in schedule_intervals()]
-    return {
-        "schedules": schedules,
-        "missing": [name for name in expected if name not in installed],
-    }
-
-
 def chain_health():
     """Slot, latency and fee payer balance, cached for ``DASHBOARD_CACHE_SECONDS``."""
     seconds = app_settings.DASHBOARD_CACHE_SECONDS
@@ -141,8 +122,8 @@ def chain_health():
 
 
 def read_chain():
-    from ..chain.keypairs import parse_keypair
-    from ..chain_client import chain_client
+    from .chain.keypairs import parse_keypair
+    from .chain_client import chain_client
 
     threshold = app_settings.FEE_PAYER_LOW_BALANCE_LAMPORTS
     figures = {
@@ -156,7 +137,7 @@ def read_chain():
         "balance_sol": "",
         "balance_error": "",
         "low_balance": False,
-        "threshold_sol": sol(threshold),
+        "threshold_sol": format_sol(threshold),
         "checked_at": timezone.now(),
         "receiver_warning": "",
     }
@@ -183,7 +164,7 @@ def read_chain():
             except (SolanaPaymentsError, ValueError) as exc:
                 figures["balance_error"] = str(exc)
             else:
-                figures.update(balance=balance, balance_sol=sol(balance), low_balance=balance < threshold)
+                figures.update(balance=balance, balance_sol=format_sol(balance), low_balance=balance < threshold)
             figures["receiver_warning"] = receiver_warning(client)
             figures.update(refund_wallet_figures(client))
     finally:
@@ -197,8 +178,8 @@ def receiver_warning(client):
     Sweeps send SOL and open token accounts for the receiver: a token account, a mint or a program's
     account there would take money no one can move. A receiver that does not exist yet is fine.
     """
-    from ..chain.accounts import SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-    from ..chain.keypairs import parse_pubkey
+    from .chain.accounts import SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+    from .chain.keypairs import parse_pubkey
 
     try:
         receiver = parse_pubkey(app_settings.RECEIVER_ADDRESS)
@@ -219,10 +200,7 @@ def receiver_warning(client):
 
 def refund_wallet_figures(client):
     """The refund wallet's SOL balance for the dashboard's chain card, and whether it is low."""
-    from ..amounts import format_units
-    from ..chain.keypairs import parse_keypair
-    from ..conf import app_settings
-    from ..exceptions import SolanaPaymentsError
+    from .chain.keypairs import parse_keypair
 
     if not app_settings.REFUND_WALLET_KEYPAIR:
         return {"refund_wallet": ""}

@@ -1,7 +1,9 @@
-"""A customer paying a one-time wallet on the localnet: a fresh wallet, funded, sends a real transfer.
+"""A local chain's faucet over HTTP, and a customer paying a one-time wallet through the chain client: a
+fresh keypair, funded by the faucet, sends a real transfer.
 
-Used by the demo's seed data and the admin's "simulate customer payment" button. It talks to the
-localnet over HTTP only (its faucet endpoints and JSON-RPC), so it works from any process.
+Used by the demo's seed data and the admin's "simulate customer payment" button. It talks to the local
+chain over HTTP only (the faucet's endpoints and JSON-RPC), so it works from any process, and it needs
+nothing of the local chain's code.
 """
 
 import json
@@ -16,9 +18,9 @@ from solders.transaction import VersionedTransaction
 from spl.token.instructions import create_idempotent_associated_token_account, transfer_checked
 from spl.token.models import TransferCheckedParams
 
-from ..chain.accounts import PROGRAM_BY_NAME, get_associated_token_address
-from ..chain.client import ChainClient
-from ..chain.commitment import status_reached
+from .accounts import PROGRAM_BY_NAME, get_associated_token_address
+from .client import ChainClient
+from .commitment import status_reached
 
 GAS_LAMPORTS = 100_000_000  # the customer's own fees and the wallet's token account, if missing
 

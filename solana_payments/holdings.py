@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from solders.pubkey import Pubkey
 
-from ..chain.accounts import PROGRAM_BY_NAME, get_associated_token_address, token_account_from_account
+from .chain.accounts import PROGRAM_BY_NAME, get_associated_token_address, token_account_from_account
 
 NATIVE = "native"
 
@@ -82,7 +82,7 @@ def read_holdings(chain, wallet_tokens, *, commitment=None):
     Read at ``PAYMENT_ACCEPTANCE_COMMITMENT`` unless told otherwise: a wallet is never called empty on a
     view older than the one its payment was accepted on.
     """
-    from ..conf import app_settings
+    from .conf import app_settings
 
     commitment = commitment or app_settings.PAYMENT_ACCEPTANCE_COMMITMENT
     plan = []
@@ -158,7 +158,7 @@ def _within_tolerance(partial, tolerance_percent):
     """Short by no more than the tolerance, in exact integer arithmetic on base units."""
     from decimal import Decimal
 
-    from ..conf import app_settings
+    from .conf import app_settings
 
     tolerance = Decimal(
         str(app_settings.PAYMENT_TOLERANCE_PERCENT if tolerance_percent is None else tolerance_percent)
