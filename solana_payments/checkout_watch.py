@@ -14,10 +14,10 @@ each process has a cache of its own).
 
 **The news.** After a reading, the payments it recorded something about (settled, flagged, money seen)
 are rung on this process's bell at once and stamped in the cache for the other processes. A held status
-request (long polling, ``views.payment_status``) waits for its payment's news without a thread of its own
-under ASGI and without a database connection: it looks at the bell every ``BELL_STEP_SECONDS``, and one
-waiting request per process reads the cache's stamps of every payment waited on in it every
-``LISTEN_EVERY_SECONDS``.
+request (long polling, ``views.payment_status``) sleeps in its event loop, without a database connection,
+until the bell wakes it with news of its payment or its hold ends. One held request of each process, the
+driver, does the process's duties meanwhile: it starts a reading when one is due, and reads the cache's
+stamps of every payment waited on in the process every ``LISTEN_EVERY_SECONDS``.
 """
 
 import datetime
@@ -50,9 +50,8 @@ SEEN_EVERY_SECONDS = 10  # checkout_seen_at is written at most this often per pa
 RUN_SECONDS = 60  # the readings of this long are appended to one run
 STALE_READING_SECONDS = 60  # a reading left running this long (its process died) is taken over
 CHECK_MAX_RETRY_SECONDS = 3.0  # a customer is waiting: a failing node is given up on sooner
-BELL_STEP_SECONDS = 0.05  # how often a held request looks at its process's bell
 LISTEN_EVERY_SECONDS = 0.25  # how often a process reads the cache's stamps of its held requests
-DUTY_EVERY_SECONDS = 0.05  # how often one held request of a process looks whether a reading is due
+DUTY_EVERY_SECONDS = 0.05  # how often the driving held request of a process looks whether a reading is due
 HOT_SET_LIMIT = 10_000  # payments one reading takes, least recently checked first
 
 
@@ -218,48 +217,85 @@ def stamp_key(pk):
     return f"{PREFIX}:checkout-news:{pk}"
 
 
+class Waiter:
+    """One held request waiting for news of payment ``pk`` in its event loop (woken from any thread).
+
+    ``asked_at`` (``time.time()``) and ``asked_mono`` (``time.monotonic()``) are when its answer was
+    computed: news from then on is news to it."""
+
+    def __init__(self, pk, asked_at, asked_mono):
+        import asyncio
+
+        self.pk, self.asked_at, self.asked_mono = pk, asked_at, asked_mono
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+        self.news = False
+
+    def wake(self, news=False):
+        if news:
+            self.news = True
+        try:
+            self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # its loop has closed: the request is over
+            pass
+
+
 class Bell:
-    """This process's news of payments, and the duties its held requests take turns at (no settings)."""
+    """This process's held requests: news of their payments wakes them, and one of them at a time (the
+    driver) does the process's duties every ``DUTY_EVERY_SECONDS``; the others sleep until news or the end
+    of their hold. No settings: a module-level object is safe here."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._rang = {}  # payment pk -> monotonic time of its latest news
-        self._waiting = Counter()  # payment pk -> held requests waiting for it here
+        self._waiters = {}  # payment pk -> set of Waiter
+        self._driver = None
+        self._rang = {}  # payment pk -> time.monotonic() of its latest news here
         self._heard = {}  # payment pk -> the cache stamp last heard
         self._next_listen = 0.0
-        self._next_duty = 0.0
+
+    def join(self, waiter):
+        with self._lock:
+            self._waiters.setdefault(waiter.pk, set()).add(waiter)
+            if self._driver is None:
+                self._driver = waiter
+            if self._rang.get(waiter.pk, float("-inf")) >= waiter.asked_mono:  # rung while it was answering
+                waiter.news = True
+                waiter.event.set()
+
+    def leave(self, waiter):
+        with self._lock:
+            waiting = self._waiters.get(waiter.pk, set())
+            waiting.discard(waiter)
+            if not waiting:
+                self._waiters.pop(waiter.pk, None)
+                self._heard.pop(waiter.pk, None)
+            if self._driver is not waiter:
+                return
+            self._driver = next((w for ws in self._waiters.values() for w in ws), None)
+            successor = self._driver
+        if successor is not None:
+            successor.wake()
+
+    def waiting(self):
+        """How many held requests wait here now."""
+        with self._lock:
+            return sum(len(ws) for ws in self._waiters.values())
+
+    def drives(self, waiter):
+        with self._lock:
+            return self._driver is waiter
 
     def ring(self, pks, at=None):
         at = time.monotonic() if at is None else at
         with self._lock:
+            woken = [w for pk in pks for w in self._waiters.get(pk, ())]
             for pk in pks:
                 self._rang[pk] = at
-            if len(self._rang) > 10_000:  # old news: nobody waits for it any more
+            if len(self._rang) > 10_000:  # old news: nobody can be waiting for it any more
                 horizon = at - HOT_SECONDS
                 self._rang = {pk: t for pk, t in self._rang.items() if t >= horizon}
-
-    def rang_since(self, pk, since):
-        with self._lock:
-            return self._rang.get(pk, float("-inf")) >= since
-
-    def wait_for(self, pk):
-        with self._lock:
-            self._waiting[pk] += 1
-
-    def done_with(self, pk):
-        with self._lock:
-            self._waiting[pk] -= 1
-            if self._waiting[pk] <= 0:
-                del self._waiting[pk]
-                self._heard.pop(pk, None)
-
-    def duty_due(self, now):
-        """True for one caller every ``DUTY_EVERY_SECONDS``: it does ``duties()`` for the process."""
-        with self._lock:
-            if now < self._next_duty:
-                return False
-            self._next_duty = now + DUTY_EVERY_SECONDS
-            return True
+        for waiter in woken:
+            waiter.wake(news=True)
 
     def listening_due(self, now):
         """True for one caller every ``LISTEN_EVERY_SECONDS``: it reads the stamps for the process."""
@@ -270,26 +306,28 @@ class Bell:
             return True
 
     def listen(self):
-        """Read the cache's stamps of every payment waited on here; ring those with new ones."""
+        """Read the cache's stamps of every payment waited on here; ring those with news (stamped after the
+        earliest of its waiters computed its answer, and not heard before)."""
         with self._lock:
-            pks = list(self._waiting)
-        if not pks:
+            asked = {pk: min(w.asked_at for w in ws) for pk, ws in self._waiters.items() if ws}
+        if not asked:
             return
-        stamps = cache.get_many([stamp_key(pk) for pk in pks])
+        stamps = cache.get_many([stamp_key(pk) for pk in asked])
         news = []
         with self._lock:
-            for pk in pks:
+            for pk, asked_at in asked.items():
                 stamp = stamps.get(stamp_key(pk))
-                if stamp is not None and stamp != self._heard.get(pk):
-                    if pk in self._heard:  # a stamp seen for the first time is old news
-                        news.append(pk)
-                    self._heard[pk] = stamp
+                if stamp is None or stamp == self._heard.get(pk):
+                    continue
+                self._heard[pk] = stamp
+                if float(stamp) >= asked_at:
+                    news.append(pk)
         self.ring(news)
 
     def heard(self, pks, stamp):
         with self._lock:
             for pk in pks:
-                if pk in self._waiting:
+                if pk in self._waiters:
                     self._heard[pk] = stamp
 
 
@@ -300,9 +338,9 @@ def ring(pks):
     """News of ``pks``: at once for this process's held requests, through the cache for the others."""
     if not pks:
         return
-    bell.ring(pks)
     stamp = f"{time.time():.6f}"
     bell.heard(pks, stamp)
+    bell.ring(pks)
     cache.set_many({stamp_key(pk): stamp for pk in pks}, timeout=HOT_SECONDS)
 
 
@@ -314,9 +352,9 @@ def release_connection():
 
 
 def duties():
-    """What a held request does for its process when ``bell.duty_due()`` gave it the turn (sync: run it
-    in a thread): the reading if one is due anywhere, and the cache's stamps of this process's held
-    requests every ``LISTEN_EVERY_SECONDS``."""
+    """What the driving held request does for its process every ``DUTY_EVERY_SECONDS`` (sync: run it in a
+    thread): the reading if one is due anywhere, and the cache's stamps of this process's held requests
+    every ``LISTEN_EVERY_SECONDS``."""
     read_if_due()
     if bell.listening_due(time.monotonic()):
         bell.listen()

@@ -62,12 +62,14 @@ async def payment_status(request, reference):
 
 
 class _Held:
-    def __init__(self, payment, key, seconds):
+    def __init__(self, payment, key, seconds, asked_at, asked_mono):
         self.payment, self.key, self.seconds = payment, key, seconds
+        self.asked_at, self.asked_mono = asked_at, asked_mono
 
 
 def _status_now(request, reference):
     """The answer now, or ``_Held`` when it waits for news; the database connection is released."""
+    asked_at, asked_mono = time.time(), time.monotonic()
     try:
         throttled = _throttled(request, "status")
         if throttled is not None:
@@ -85,29 +87,33 @@ def _status_now(request, reference):
         hold = app_settings.CHECKOUT_HOLD_SECONDS
         if wanted is None or wanted != key or not hold or not is_open(payment):
             return JsonResponse(status)
-        return _Held(payment, key, min(hold, status["seconds_left"]))
+        return _Held(payment, key, min(hold, status["seconds_left"]), asked_at, asked_mono)
     finally:
         checkout_watch.release_connection()
 
 
 async def _hold(held):
     """Wait until the watch has news of the payment that changes its key, or ``held.seconds`` pass."""
-    pk, bell = held.payment.pk, checkout_watch.bell
-    started = time.monotonic()
-    until = started + held.seconds
-    bell.wait_for(pk)
+    bell = checkout_watch.bell
+    waiter = checkout_watch.Waiter(held.payment.pk, held.asked_at, held.asked_mono)
+    until = held.asked_mono + held.seconds
+    bell.join(waiter)
     try:
-        while time.monotonic() < until:
-            if bell.rang_since(pk, started):
-                started = time.monotonic()
+        while (left := until - time.monotonic()) > 0:
+            if bell.drives(waiter):
+                await sync_to_async(checkout_watch.duties)()
+                left = min(checkout_watch.DUTY_EVERY_SECONDS, until - time.monotonic())
+            try:
+                await asyncio.wait_for(waiter.event.wait(), max(0, left))
+            except TimeoutError:
+                continue
+            waiter.event.clear()
+            if waiter.news:
+                waiter.news = False
                 if await sync_to_async(_key_changed)(held):
                     return
-            if bell.duty_due(time.monotonic()):
-                await sync_to_async(checkout_watch.duties)()
-                continue
-            await asyncio.sleep(min(checkout_watch.BELL_STEP_SECONDS, max(0, until - time.monotonic())))
     finally:
-        bell.done_with(pk)
+        bell.leave(waiter)
 
 
 def _key_changed(held):
