@@ -58,3 +58,32 @@ def test_the_page_shows_paid_within_a_second_and_a_half_five_times_in_a_row(
     assert sum(run.counts.get("reconciled", 0) for run in runs) == 5
     assert runs.count() <= 2
     shop.assert_money_conserved()
+
+
+def test_through_a_proxy_that_cuts_held_requests_the_page_falls_back_to_plain_polling(
+    chromium, shop, configure, live_server, browser_page
+):
+    configure(STATUS_CHAIN_CHECK_SECONDS=1, CHECKOUT_HOLD_SECONDS=20, CHECKOUT_POLL_SECONDS=1)
+    page = browser_page
+    cut, plain = [], []
+
+    def proxy(route):  # a proxy that answers every held request with a gateway timeout
+        cut.append(route.request.url)
+        route.fulfill(status=504, body="Gateway Time-out")
+
+    page.route(lambda url: "wait=" in url, proxy)
+    page.on(
+        "request", lambda request: plain.append(request.url) if request.url.endswith("/status/") else None
+    )
+    payment = shop.new_payment({"SOL": "0.5", "USDC": "25"})
+    page.goto(f"{live_server.url}/pay/{payment.reference}/")
+    page.wait_for_function("() => true")
+    time.sleep(4)  # two cut requests, then plain polling every CHECKOUT_POLL_SECONDS
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(shop.pay, payment, "USDC", 25_000_000).result()
+    page.wait_for_function(
+        "() => document.querySelector('[data-sp-status-text]').textContent.startsWith('Paid')", timeout=10_000
+    )
+    assert len(cut) == 2  # it stopped asking to be held after two failures
+    assert plain  # and asked plainly instead
+    shop.assert_money_conserved()

@@ -7,6 +7,7 @@ does in production) asking the project's ASGI application in this process, as an
 import asyncio
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,9 @@ from django.urls import reverse
 
 from solana_payments import checkout_watch
 from solana_payments.models import OperationRun, Payment
+from solana_payments.operations.base import run_operation
 from solana_payments.payment_status import status_key
+from solana_payments.payments import create_payment
 from tests.support import asgi
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,3 +188,54 @@ def test_two_hundred_held_requests_hold_no_database_connection_and_the_server_st
             assert hold - 1 <= waited <= hold + 5  # held for the whole CHECKOUT_HOLD_SECONDS
     assert OperationRun.objects.count() == 1
     shop.assert_money_conserved()
+
+
+def test_a_held_request_answers_at_once_when_its_key_is_old_and_at_the_deadline_otherwise(
+    client, tokens, configure
+):
+    configure(STATUS_CHAIN_CHECK_SECONDS=0, CHECKOUT_HOLD_SECONDS=20)
+    payment = create_payment({"SOL": Decimal("0.5")}, expires_in=3)
+    url = status_path(payment)
+    key = status_key(client.get(url).json())
+
+    asked = time.monotonic()
+    assert client.get(url, {"wait": "initiated|||1"}).json()["status"] == "initiated"  # not what it shows
+    assert time.monotonic() - asked < 1
+
+    body = client.get(url, {"wait": key}).json()  # held until the deadline, not for 20 s
+    waited = time.monotonic() - asked
+    assert body["expired"] is True and 1.5 < waited < 5
+    asked = time.monotonic()
+    assert client.get(url, {"wait": key}).json()["expired"] is True  # past the deadline: never held
+    assert time.monotonic() - asked < 1
+
+
+def test_with_holding_off_the_endpoint_answers_at_once(client, tokens, configure):
+    configure(STATUS_CHAIN_CHECK_SECONDS=0, CHECKOUT_HOLD_SECONDS=0)
+    payment = create_payment({"SOL": Decimal("0.5")})
+    key = status_key(client.get(status_path(payment)).json())
+    asked = time.monotonic()
+    assert client.get(status_path(payment), {"wait": key}).status_code == 200
+    assert time.monotonic() - asked < 1
+    page = client.get(reverse("solana_payments:checkout", args=[payment.reference])).content.decode()
+    assert 'data-sp-hold-seconds="0"' in page  # the page then polls every CHECKOUT_POLL_SECONDS
+
+
+def test_the_watch_starts_a_new_run_each_minute_and_takes_no_ids(shop, client, configure):
+    configure(STATUS_CHAIN_CHECK_SECONDS=1)
+    payment = shop.new_payment({"SOL": Decimal("0.5")})
+    client.get(status_path(payment))
+    first = OperationRun.objects.get()
+    time.sleep(1.1)
+    client.get(status_path(payment))
+    assert OperationRun.objects.get().counts["scanned"] == 2  # the second reading was appended
+    OperationRun.objects.update(created_at=first.created_at - timedelta(seconds=61))
+    time.sleep(1.1)
+    client.get(status_path(payment))
+    runs = list(OperationRun.objects.order_by("pk"))
+    assert len(runs) == 2 and runs[1].counts["scanned"] == 1 and runs[0].status == "succeeded"
+    assert runs[1].parameters["hot_seconds"] == 60
+    with pytest.raises(ValueError, match="give no ids"):
+        run_operation("recheck", ids=[payment.pk], hot_seconds=60)
+    with pytest.raises(ValueError, match="hot_seconds must be"):
+        run_operation("recheck", hot_seconds=0)
