@@ -25,7 +25,7 @@ PUBLIC_KEYS = {
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    cache.clear()  # throttle windows and chain-check paces live in the cache
+    cache.clear()  # throttle windows and the checkout watch's hints live in the cache
     yield
     cache.clear()
 
