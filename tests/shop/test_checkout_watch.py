@@ -56,6 +56,7 @@ async def keep_open(app, payment, client, until, answers):
         key = status_key(answer.json())
 
 
+@pytest.mark.slow  # 20 s of open checkouts
 def test_a_hundred_open_checkouts_cost_one_batched_read_a_second_and_one_run_a_minute(shop, configure):
     n, seconds = 100, 20
     configure(STATUS_CHAIN_CHECK_SECONDS=1, CHECKOUT_HOLD_SECONDS=5)
@@ -110,6 +111,7 @@ def test_a_hundred_open_checkouts_cost_one_batched_read_a_second_and_one_run_a_m
     assert all(a.json()["status"] == "initiated" for a in answers)
 
 
+@pytest.mark.slow  # 200 pages held for 30 s
 def test_two_hundred_held_requests_hold_no_database_connection_and_the_server_still_answers(shop, configure):
     n, hold = 200, 30
     configure(STATUS_CHAIN_CHECK_SECONDS=1, CHECKOUT_HOLD_SECONDS=hold)
