@@ -87,7 +87,9 @@ def _status_now(request, reference):
         hold = app_settings.CHECKOUT_HOLD_SECONDS
         if wanted is None or wanted != key or not hold or not is_open(payment):
             return JsonResponse(status)
-        return _Held(payment, key, min(hold, status["seconds_left"]), asked_at, asked_mono)
+        # Never longer than the payment stays in the hot set without another request marking it seen.
+        longest = checkout_watch.HOT_SECONDS - checkout_watch.SEEN_EVERY_SECONDS
+        return _Held(payment, key, min(hold, longest, status["seconds_left"]), asked_at, asked_mono)
     finally:
         checkout_watch.release_connection()
 
