@@ -8,9 +8,9 @@
 the whole hot set: the recheck operation with ``hot_seconds`` (one ``getMultipleAccounts`` per 100
 accounts, the same settling as every other entry point). The readings of one minute are appended to one
 recorded run, so a hundred open checkouts cost one run row a minute, not one a second. Two gates keep it
-to one reading at a time: the cache (``first_in_interval``: cheap, shared when the cache is) and the run
-row itself (a conditional update on its status and ``started_at``, shared through the database even when
-each process has a cache of its own).
+to one reading at a time: the cache (a hint of when the next reading is due: cheap, shared when the cache
+is) and the run row itself (a conditional update on its status and ``started_at``, shared through the
+database even when each process has a cache of its own).
 
 **The news.** After a reading, the payments it recorded something about (settled, flagged, money seen)
 are rung on this process's bell at once and stamped in the cache for the other processes. A held status
@@ -121,6 +121,10 @@ def _read(interval):
     last_item = run.items.order_by("-pk").values_list("pk", flat=True).first() if appending else None
     try:
         finished = _start_recheck(run if appending else None, chain)
+    except BaseException:  # the run never started (the database refused): free it for the next reading
+        if appending:
+            OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(status=run.status)
+        raise
     finally:
         if chain is not None:
             chain.close()
