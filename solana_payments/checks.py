@@ -201,6 +201,7 @@ def _check_numbers():
         "REFUND_WALLET_LOW_BALANCE_LAMPORTS",
         "STATUS_CHAIN_CHECK_SECONDS",
         "STATUS_RATE_LIMIT",
+        "CHECKOUT_HOLD_SECONDS",
         "WEBHOOK_RETRY_SECONDS",
     ):
         value = getattr(app_settings, name)

@@ -76,9 +76,12 @@ DEFAULTS = {
     "FEE_PAYER_LOW_BALANCE_LAMPORTS": 50_000_000,
     # The shop's side: checkout, status endpoint, create endpoint, webhooks
     "SOLANA_PAY_LABEL": "",  # label of transfer requests for payments without one (e.g. the shop's name)
-    "STATUS_CHAIN_CHECK_SECONDS": 5,  # the status endpoint reads the chain at most this often a payment (0 = never)
+    # The checkout watch reads every open checkout's wallet at most this often, all in one batched read
+    # (0 = the shop's pages never read the chain; the scheduled recheck still settles).
+    "STATUS_CHAIN_CHECK_SECONDS": 1,
     "STATUS_RATE_LIMIT": 60,  # status requests a client may make per minute (0 = unlimited)
-    "CHECKOUT_POLL_SECONDS": 3,  # how often the checkout page asks the status endpoint
+    "CHECKOUT_HOLD_SECONDS": 20,  # a status request is held this long at most for news (0 = no long polling)
+    "CHECKOUT_POLL_SECONDS": 3,  # how often the checkout page asks when requests are not held
     "CREATE_PAYMENT_PERMISSION": None,  # dotted path of a callable(request) -> bool; None: no create endpoint
     "WEBHOOK_TIMEOUT": 10.0,  # seconds per delivery attempt
     "WEBHOOK_RETRY_SECONDS": 24 * 3600,  # how long a failing delivery is retried

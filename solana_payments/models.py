@@ -244,6 +244,11 @@ class PaymentQuerySet(models.QuerySet):
         """Payments whose wallet is quiet but still watched: last active ``since`` or later."""
         return self.filter(wallet__state__in=QUIET_STATES, wallet__last_activity_at__gte=since)
 
+    def hot(self, since):
+        """``initiated`` payments whose checkout page or status endpoint was asked about ``since`` or later:
+        the checkout watch reads them all at once."""
+        return self.initiated().filter(checkout_seen_at__gte=since)
+
 
 class Payment(models.Model):
     reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -258,6 +263,9 @@ class Payment(models.Model):
     paid_signature = models.CharField(max_length=88, blank=True)
     payer = models.CharField(max_length=44, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When its checkout page or status endpoint was last asked about (written at most every few seconds):
+    # the checkout watch reads the wallets of payments seen in the last minute.
+    checkout_seen_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     refunded_amount = models.PositiveBigIntegerField(
         default=0,
         editable=False,

@@ -1,4 +1,4 @@
-"""Per-client throttling of the public endpoints, and the per-payment pace of chain checks (both in the cache).
+"""Per-client throttling of the public endpoints, and "first caller in an interval" gates (both in the cache).
 
 The client is ``REMOTE_ADDR``. Behind a reverse proxy, set it from the proxy's header in a middleware of
 your own (Django trusts no ``X-Forwarded-For`` by itself, and neither does this).

@@ -1,12 +1,17 @@
-"""The shop's side: a checkout page, a status endpoint its page polls, and an optional create endpoint.
+"""The shop's side: a checkout page, a status endpoint its page asks (held until news: long polling), and an
+optional create endpoint.
 
 Mounted with ``path("pay/", include("solana_payments.urls"))`` under any prefix. A payment is found by
 its public reference (a random UUID) only, never by its id.
 """
 
+import asyncio
 import json
+import time
 from decimal import Decimal
 
+from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,15 +20,14 @@ from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from . import checkout_watch
 from .amounts import format_units
 from .conf import app_settings
 from .exceptions import ChainUnavailable, SolanaPaymentsError
-from .models import OperationTrigger, Payment, PaymentStatus
-from .payment_status import public_status
+from .models import Payment
+from .payment_status import is_open, public_status, status_key
 from .rates import RateUnavailable
-from .throttling import client_allowed, first_in_interval
-
-CHECK_MAX_RETRY_SECONDS = 3.0
+from .throttling import client_allowed
 
 
 def _payment(reference):
@@ -39,47 +43,96 @@ def _throttled(request, scope):
     return response
 
 
-def check_chain(payment):
-    """Settle ``payment`` now if it was paid: a recheck run of this one payment, at most once every
-    ``STATUS_CHAIN_CHECK_SECONDS`` for it, whoever asks. Returns the run, or None when not due."""
-    if payment.status != PaymentStatus.INITIATED:
-        return None
-    if not first_in_interval(f"chain-check:{payment.pk}", app_settings.STATUS_CHAIN_CHECK_SECONDS):
-        return None
-    from .chain_client import chain_client
-    from .runs import request_run
-
-    # A customer is waiting on this request: a node that keeps failing is given up on sooner than in a
-    # background run (the run then fails, is recorded, and the next interval tries again).
-    retry = min(app_settings.RPC_MAX_RETRY_SECONDS, CHECK_MAX_RETRY_SECONDS)
-    try:
-        chain = chain_client(max_retry_seconds=retry)
-    except (SolanaPaymentsError, ValueError):  # no usable RPC_URL: the run records why
-        chain = None
-    try:
-        run = request_run(
-            "recheck", [payment.pk], trigger=OperationTrigger.CHECKOUT, inline=True, chain=chain
-        )
-    finally:
-        if chain is not None:
-            chain.close()
-    payment.refresh_from_db()
-    return run
-
-
 @never_cache
 @require_GET
-def payment_status(request, reference):
-    """``GET <prefix>/<reference>/status/``: the payment's public status as JSON (404 for an unknown one)."""
-    throttled = _throttled(request, "status")
-    if throttled is not None:
-        return throttled
+@transaction.non_atomic_requests
+async def payment_status(request, reference):
+    """``GET <prefix>/<reference>/status/``: the payment's public status as JSON (404 for an unknown one).
+
+    With ``?wait=<key>`` (the ``status_key`` the page shows) the answer is held while the payment's key
+    is still that one, up to ``CHECKOUT_HOLD_SECONDS`` and never past its deadline (long polling). A held
+    request waits for news of the checkout watch without a database connection, and under ASGI without a
+    thread (see ``checkout_watch``).
+    """
+    first = await sync_to_async(_status_now)(request, reference)
+    if not isinstance(first, _Held):
+        return first
+    await _hold(first)
+    return await sync_to_async(_status_after_hold)(first)
+
+
+class _Held:
+    def __init__(self, payment, key, seconds, asked_at, asked_mono):
+        self.payment, self.key, self.seconds = payment, key, seconds
+        self.asked_at, self.asked_mono = asked_at, asked_mono
+
+
+def _status_now(request, reference):
+    """The answer now, or ``_Held`` when it waits for news; the database connection is released."""
+    asked_at, asked_mono = time.time(), time.monotonic()
     try:
-        payment = _payment(reference)
-    except Http404:
-        return JsonResponse({"error": "No such payment."}, status=404)
-    check_chain(payment)
-    return JsonResponse(public_status(payment))
+        throttled = _throttled(request, "status")
+        if throttled is not None:
+            return throttled
+        try:
+            payment = _payment(reference)
+        except Http404:
+            return JsonResponse({"error": "No such payment."}, status=404)
+        checkout_watch.mark_seen(payment)
+        if checkout_watch.read_if_due() is not None:
+            payment.refresh_from_db()
+        status = public_status(payment)
+        key = status_key(status)
+        wanted = request.GET.get("wait")
+        hold = app_settings.CHECKOUT_HOLD_SECONDS
+        if wanted is None or wanted != key or not hold or not is_open(payment):
+            return JsonResponse(status)
+        # Never longer than the payment stays in the hot set without another request marking it seen.
+        longest = checkout_watch.HOT_SECONDS - checkout_watch.SEEN_EVERY_SECONDS
+        return _Held(payment, key, min(hold, longest, status["seconds_left"]), asked_at, asked_mono)
+    finally:
+        checkout_watch.release_connection()
+
+
+async def _hold(held):
+    """Wait until the watch has news of the payment that changes its key, or ``held.seconds`` pass."""
+    bell = checkout_watch.bell
+    waiter = checkout_watch.Waiter(held.payment.pk, held.asked_at, held.asked_mono)
+    until = held.asked_mono + held.seconds
+    bell.join(waiter)
+    try:
+        while (left := until - time.monotonic()) > 0:
+            if bell.drives(waiter):
+                await sync_to_async(checkout_watch.duties)()
+                left = min(checkout_watch.DUTY_EVERY_SECONDS, until - time.monotonic())
+            try:
+                await asyncio.wait_for(waiter.event.wait(), max(0, left))
+            except TimeoutError:
+                continue
+            waiter.event.clear()
+            if waiter.news:
+                waiter.news = False
+                if await sync_to_async(_key_changed)(held):
+                    return
+    finally:
+        bell.leave(waiter)
+
+
+def _key_changed(held):
+    try:
+        payment = _payment(held.payment.reference)
+        return status_key(public_status(payment)) != held.key
+    finally:
+        checkout_watch.release_connection()
+
+
+def _status_after_hold(held):
+    try:
+        payment = _payment(held.payment.reference)
+        checkout_watch.mark_seen(payment)
+        return JsonResponse(public_status(payment))
+    finally:
+        checkout_watch.release_connection()
 
 
 @never_cache
@@ -90,7 +143,9 @@ def checkout(request, reference):
     if throttled is not None:
         return throttled
     payment = _payment(reference)
-    check_chain(payment)
+    checkout_watch.mark_seen(payment)
+    if checkout_watch.read_if_due() is not None:
+        payment.refresh_from_db()
     return TemplateResponse(request, "solana_payments/checkout.html", checkout_context(payment))
 
 
@@ -114,7 +169,7 @@ def checkout_context(payment):
     what a settled payment received and where its transaction is.
     """
     from .explorer import explorer_url
-    from .payment_status import amounts_left, status_key
+    from .payment_status import amounts_left
     from .solana_pay import payment_options, transfer_request_url
 
     options = [option for option, _ in payment_options(payment)]
@@ -136,6 +191,7 @@ def checkout_context(payment):
         "status_url": reverse("solana_payments:status", args=[payment.reference]),
         "panel_url": reverse("solana_payments:checkout_panel", args=[payment.reference]),
         "poll_seconds": app_settings.CHECKOUT_POLL_SECONDS,
+        "hold_seconds": app_settings.CHECKOUT_HOLD_SECONDS,
     }
 
 

@@ -1,7 +1,12 @@
 """recheck: payments still ``initiated`` that were in fact paid on chain are settled; and the watch over
 quiet wallets: those in a final state (expired, closed, swept) are re-read for ``WATCH_WINDOW`` after their
 last activity, oldest-checked first, so money that arrives late, after a sweep or through a lagging node
-is found and settled, flagged or swept by the same rule as everywhere else."""
+is found and settled, flagged or swept by the same rule as everywhere else.
+
+With ``hot_seconds`` it reads only the checkout watch's hot set: initiated payments whose checkout page or
+status endpoint was asked about that many seconds ago or later (no quiet wallets), and it records a pending
+payment only when its wallet shows something new, so reading the same open checkouts every second writes
+no rows for those that nothing arrived in."""
 
 import datetime
 
@@ -26,7 +31,7 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     schedule_minutes = 5
     summary_keys = ("scanned", "reconciled", "pending", "failed")
     occasional_keys = ("watched", "flagged", "unswept")
-    option_names = ("include_expired",)
+    option_names = ("include_expired", "hot_seconds")
     admin_actions = (AdminAction("recheck_payments", "Recheck selected payments on chain…", on="payment"),)
     tile_figures = ("initiated_payments", "overdue_of_initiated", "per_run_limit")
     command_records = "initiated payments"
@@ -47,7 +52,25 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     def command_options(cls, options):
         return {"include_expired": True} if options["include_expired"] else {}
 
+
+    @classmethod
+    def clean_options(cls, ids, options):
+        options = super().clean_options(ids, options)
+        hot = options.get("hot_seconds")
+        if hot is None:
+            options.pop("hot_seconds", None)
+            return options
+        if isinstance(hot, bool) or not isinstance(hot, int | float) or not 0 < hot <= 24 * 3600:
+            raise ValueError(f"hot_seconds must be a number of seconds from 1 to 86400, not {hot!r}")
+        if ids is not None:
+            raise ValueError("hot_seconds selects the checkout watch's payments: give no ids with it")
+        return {**options, "hot_seconds": hot}
+
     def eligible(self):
+        hot = self.options.get("hot_seconds")
+        if hot is not None:
+            since = timezone.now() - datetime.timedelta(seconds=hot)
+            return Payment.objects.hot(since).select_related("wallet")
         if self.ids is not None:  # selected by hand: the chain decides, whatever state the records are in
             return Payment.objects.select_related("wallet")
         eligible = Q(status=PaymentStatus.INITIATED)
@@ -66,7 +89,7 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
     def quiet(self, exclude):
         """Payments whose wallet is quiet but still watched, oldest-checked first (``WATCH_BATCH_SIZE``)."""
         size = app_settings.WATCH_BATCH_SIZE
-        if self.ids is not None or not size:
+        if self.ids is not None or not size or self.options.get("hot_seconds") is not None:
             return []
         since = timezone.now() - datetime.timedelta(seconds=app_settings.WATCH_WINDOW)
         watched = Payment.objects.watched(since).exclude(pk__in=[p.pk for p in exclude])
@@ -86,10 +109,15 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
 
     def check(self, payments):
         self.load_options(payments)
+        before = {p.pk: dict(p.wallet.balances or {}) for p in payments}
         found = self.read_payments(payments, checked=True)
         self.counts["scanned"] += len(payments)
         verdicts = self.act_on(found)
-        self.record_pending(verdicts[findings.PENDING])
+        pending = verdicts[findings.PENDING]
+        if self.options.get("hot_seconds") is not None:  # the watch: only what shows something new
+            pending = [v for v in pending if v.holdings.balances() != before[v.payment.pk]]
+            self.counts["pending"] += len(verdicts[findings.PENDING]) - len(pending)
+        self.record_pending(pending)
         if self.ids is not None:  # chosen by hand: say what was found, even when nothing was
             for v in verdicts[findings.QUIET]:
                 reason = f"payment is {v.payment.status}: nothing new on chain"

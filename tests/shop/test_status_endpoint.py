@@ -25,7 +25,7 @@ PUBLIC_KEYS = {
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    cache.clear()  # throttle windows and chain-check paces live in the cache
+    cache.clear()  # throttle windows and the checkout watch's hints live in the cache
     yield
     cache.clear()
 
@@ -95,16 +95,20 @@ def test_a_paid_payment_settles_within_the_interval(client, shop, configure):
     checked_at = time.monotonic()
     first = client.get(status_url(payment)).json()
     assert first["status"] == "initiated"
-    check = OperationRun.objects.get()
-    assert (check.kind, check.trigger, check.status) == ("recheck", "checkout", "succeeded")
-    assert check.parameters["ids"] == [payment.pk] and check.counts["pending"] == 1
-    assert check.rpc_calls == {"getMultipleAccounts": 1}  # one batched read for the payment's accounts
+    watch = OperationRun.objects.get()  # the checkout watch's run: every open checkout, one read
+    assert (watch.kind, watch.trigger, watch.status) == ("recheck", "checkout", "succeeded")
+    assert watch.parameters["ids"] is None and watch.parameters["hot_seconds"] == 60
+    assert watch.counts["pending"] == 1 and watch.counts["scanned"] == 1
+    assert watch.rpc_calls == {"getMultipleAccounts": 1}  # one batched read for the payment's accounts
+    assert not watch.items.exists()  # nothing arrived: nothing to record
+    payment.refresh_from_db()
+    assert payment.checkout_seen_at is not None  # in the hot set
 
     shop.pay(payment, "USDC", 25_000_000)
     paid_at = time.monotonic()
     if paid_at - checked_at < interval - 1:  # (a slow machine may have taken the whole interval to pay)
-        assert client.get(status_url(payment)).json()["status"] == "initiated"  # checked just now: no read
-        assert OperationRun.objects.count() == 1
+        assert client.get(status_url(payment)).json()["status"] == "initiated"  # read just now: no read
+        assert OperationRun.objects.get().rpc_calls == {"getMultipleAccounts": 1}
 
     while True:
         body = client.get(status_url(payment)).json()
@@ -115,15 +119,18 @@ def test_a_paid_payment_settles_within_the_interval(client, shop, configure):
     assert body["status"] == "confirmed" and body["exception"] == "" and body["paid_token"] == "USDC"
     assert {o["token"]: o["amount_paid"] for o in body["options"]} == {"SOL": "0", "USDC": "25"}
     assert body["paid_signature"] and body["seconds_left"] == 0
-    runs = list(OperationRun.objects.order_by("pk"))
-    assert len(runs) == 2 and runs[1].trigger == "checkout" and runs[1].counts["reconciled"] == 1
-    item = runs[1].items.get()
+    watch = OperationRun.objects.get()  # the second read was appended to the minute's run
+    assert watch.counts["reconciled"] == 1 and watch.counts["scanned"] == 2
+    assert watch.rpc_calls["getMultipleAccounts"] == 2
+    item = watch.items.get()
     assert item.payment_id == payment.pk and item.amount == 25_000_000
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED and payment.paid_amount == 25_000_000
-    # Settled: further polls read nothing from the chain.
+    # Settled: it leaves the hot set, and the next read has nothing to read.
+    time.sleep(interval)
     client.get(status_url(payment))
-    assert OperationRun.objects.count() == 2
+    watch = OperationRun.objects.get()
+    assert watch.counts["scanned"] == 2 and watch.rpc_calls["getMultipleAccounts"] == 2
     assert shop.balance(payment.wallet.address, "USDC") == 25_000_000
 
 

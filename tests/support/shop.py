@@ -4,6 +4,7 @@ Customers pay with solana-py's AsyncClient over HTTP, exactly like a wallet app 
 """
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +30,7 @@ class Shop:
     receiver: Pubkey
     tokens: dict
     paid: Counter = field(default_factory=Counter)  # symbol -> base units customers sent
+    sent_at: float = 0.0  # time.time() just before the latest customer transfer was sent
 
     # -- payments --------------------------------------------------------------------------------------
 
@@ -72,6 +74,7 @@ class Shop:
             blockhash = (await client.get_latest_blockhash()).value.blockhash
             message = MessageV0.try_compile(payer.pubkey(), instructions, [], blockhash)
             tx = VersionedTransaction(message, [payer])
+            self.sent_at = time.time()  # it is confirmed after this moment, never before
             signature = (await client.send_transaction(tx)).value
             await client.confirm_transaction(signature, commitment="confirmed")
             return str(signature)
