@@ -21,6 +21,7 @@ DYNAMIC_IMPORTS = {
     "solana_payments.chain": "its own submodules, when one of their names is first used (PEP 562 __getattr__)",
     "solana_payments.checks": "the dotted paths of the settings (hooks, rate sources), to check them",
     "solana_payments.exporting": "the resource class a background export job names (one of resources/)",
+    "solana_payments.operations.registry": "the OPERATIONS setting's operation classes, dotted paths",
     "solana_payments.payments": "the ON_PAYMENT_ACCEPTED hook, a dotted path of the settings",
     "solana_payments.rates": "the RATE_SOURCES classes, dotted paths of the settings",
     "solana_payments.views": "the CREATE_PAYMENT_PERMISSION callable, a dotted path of the settings",

@@ -4,7 +4,6 @@ killed with SIGKILL (its django-q2 cluster and the cluster's workers go with it)
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 def chain_and_web_ports() -> tuple[int, int]:
     """A free port for the chain whose next port (its websocket endpoint) is free too, and a web port."""
-    while True:
-        chain = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", chain + 1))
-            except OSError:
-                continue
-        web = free_port()
-        if web not in (chain, chain + 1):
-            return chain, web
+    chain = free_port(span=2)
+    return chain, free_port(avoid=(chain, chain + 1))
 
 
 def marked_processes(mark: str) -> list[int]:

@@ -45,7 +45,8 @@ class Browser:
 
 
 def test_the_demo_runs_and_stops_cleanly(tmp_path):
-    web, chain = free_port(), free_port()
+    chain = free_port(span=2)
+    web = free_port(avoid=(chain, chain + 1))
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="demo.settings",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,13 @@ from pathlib import Path
 from solders.keypair import Keypair
 
 from solana_payments.localnet.pytest_plugin import post_json
+from tests.support.demo import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_command_starts_answers_and_stops():
-    port = _free_port()
+    port = free_port(span=2)
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",

@@ -73,8 +73,6 @@ def test_the_localnet_command_holds_the_feeds_it_is_given(free_port):
 
 @pytest.fixture
 def free_port():
-    import socket
+    from tests.support.demo import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port(span=2)

@@ -26,10 +26,26 @@ def demo_price_feeds(localnet):
         keeper.stop()
 
 
-def free_port():
+def free_port(*, span=1, avoid=()):
+    """A port free on 127.0.0.1 with the ``span - 1`` after it free too (the local chain also listens on
+    its port + 1 for websockets), none of them in ``avoid``."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        ports = range(port, port + span)
+        if any(p in avoid for p in ports) or not all(_free(p) for p in ports[1:]):
+            continue
+        return port
+
+
+def _free(port):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for(predicate, timeout, what):
