@@ -21,6 +21,7 @@ from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger,
 from ..parameters import clean_ids
 from .registry import get_operation_class
 from .request import RunRequest
+from .sending import Signer
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ class Operation:
     description = ""
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     moves_money = False  # signs transactions that move customer funds
+    signs = False  # signs and sends transactions: holds a ``sending.Signer`` as ``signer``
     always_held = False  # every run waits for a second person's approval, whatever it moves
     held_reason = ""  # why, on the held run (with ``always_held``)
     schedule_minutes = None  # runs on a schedule of its own every so many minutes by default
@@ -275,6 +277,9 @@ class Operation:
         self.on_progress = None
         self._last_progress = time.monotonic()
         self._done_at_last_progress = 0
+        self.signer = (
+            Signer(chain, sleep=self.sleep, pause=self.pause, tick=self.tick) if self.signs else None
+        )
 
     # -- what subclasses call -------------------------------------------------------------------------
 
