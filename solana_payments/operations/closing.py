@@ -32,7 +32,6 @@ class ClosingMixin(SettlingMixin):
 
     signs = True
 
-    tokens_of = staticmethod(wallet_tokens)
     wallet_refs = staticmethod(wallet_refs)
 
     def close_wallets(self, wallets, holdings=None):
@@ -45,7 +44,7 @@ class ClosingMixin(SettlingMixin):
         for wallet in wallets:
             wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
         if holdings is None:
-            tokens = {w.pk: self.tokens_of(w) for w in wallets}
+            tokens = {w.pk: wallet_tokens(w) for w in wallets}
             if any(not t.is_native for ts in tokens.values() for t in ts):
                 self.signer.prefetch_blockhash()  # asked for while the wallets are read
             wallets = self.read_wallets(wallets, tokens)
@@ -79,7 +78,7 @@ class ClosingMixin(SettlingMixin):
             held = self._holdings[wallet.pk]
             if payment is None:
                 self.skip(
-                    f"holds {describe_funds(held, self.tokens_of(wallet))} but belongs to no payment; left open",
+                    f"holds {describe_funds(held, wallet_tokens(wallet))} but belongs to no payment; left open",
                     count="stranded",
                     wallet=wallet,
                 )
@@ -181,7 +180,7 @@ class ClosingMixin(SettlingMixin):
         outcomes = sent.outcomes
         landed = [w for w in wallets if outcomes[signatures[w.pk]].state == LANDED]
         self.pause()
-        after = read_holdings(self.chain, {w: self.tokens_of(w) for w in landed}) if landed else {}
+        after = read_holdings(self.chain, {w: wallet_tokens(w) for w in landed}) if landed else {}
         remember_balances(landed, after)
         verified = [w for w in landed if not after[w.pk].open_token_accounts and not after[w.pk].has_funds]
         funded = [w for w in landed if after[w.pk].has_funds]

@@ -57,7 +57,7 @@ from ..models import (
     WalletState,
 )
 from ..signals import payment_refunded
-from .base import AdminAction, Operation, PaymentSelectionMixin
+from .base import AdminAction, Operation
 from .sending import FAILED, LANDED
 from .settling import describe
 
@@ -179,7 +179,7 @@ class RefundForm(forms.Form):
             raise forms.ValidationError(message[:1].upper() + message[1:] + ".") from None
 
 
-class RefundOperation(PaymentSelectionMixin, Operation):
+class RefundOperation(Operation):
     kind = "refund"
     order = 7
     model = "payment"
@@ -247,9 +247,9 @@ class RefundOperation(PaymentSelectionMixin, Operation):
 
     def execute(self):
         self.chain_error = None
-        payments = self.select(["pk"])
+        payments = self.selection.select(["pk"])
         self.set_total(len(payments))
-        self.load_options(payments)
+        self.selection.load_options(payments)
         for payment in payments:
             self.counts["scanned"] += 1
             try:

@@ -42,7 +42,7 @@ from ..models import (
     TransferKind,
     WalletState,
 )
-from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
+from .base import AdminAction, Operation, chunked, wallet_refs, wallet_tokens
 from .sending import (
     FAILED,
     LANDED,
@@ -67,7 +67,7 @@ def not_ready_reason(wallet):
     return ""
 
 
-class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
+class SweepOperation(SettlingMixin, Operation):
     kind = "sweep"
     order = 3
     model = "wallet"
@@ -96,10 +96,10 @@ class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
     def execute(self):
         self.chain_error = None
         self._sol = PaymentToken.objects.filter(mint__isnull=True).first()
-        wallets = self.select([F("pk").asc()])
+        wallets = self.selection.select([F("pk").asc()])
         self.set_total(len(wallets))
         for chunk in chunked(wallets, self.CHUNK):
-            self.load_options(chunk)
+            self.selection.load_options(chunk)
             self.counts["scanned"] += len(chunk)
             ready = []
             for wallet in chunk:
@@ -261,7 +261,7 @@ class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
     def sweep(self, wallets):
         if not wallets:
             return
-        tokens = {w.pk: self.tokens_of(w) for w in wallets}
+        tokens = {w.pk: wallet_tokens(w) for w in wallets}
         self.pause()
         # While the wallets are read: the blockhash of the first batch, and the receivers' token accounts
         # (with --sleep, one round trip after the other).
@@ -489,7 +489,7 @@ class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
     def record_transfers(self, wallet, signature, account_keys, moved, fee, *, slot):
         """The sweep's rows of the wallet's transfer ledger, from the transaction the run built (or, landed
         earlier, the chain's record of it), added to the wallet's ``swept``; saved by ``save_swept``."""
-        tokens = {t.mint: t for t in self.tokens_of(wallet)}
+        tokens = {t.mint: t for t in wallet_tokens(wallet)}
         sol = tokens.get(None) or self._sol
         moves = [(tokens.get(mint) if mint else sol, amount, rent) for mint, amount, rent in moved]
         moves = [m for m in moves if m[0] is not None]
@@ -518,7 +518,7 @@ class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
         if not wallets:
             return
         self.pause()
-        after = read_holdings(self.chain, {w: self.tokens_of(w) for w in wallets})
+        after = read_holdings(self.chain, {w: wallet_tokens(w) for w in wallets})
         now = timezone.now()
         arrived, lagging = [], []
         for wallet in wallets:
@@ -541,7 +541,7 @@ class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
         payment = getattr(wallet, "payment", None)
         if payment is None or not payment.paid_amount:
             return ""
-        token = next((t for t in self.tokens_of(wallet) if t.pk == payment.paid_token_id), None)
+        token = next((t for t in wallet_tokens(wallet) if t.pk == payment.paid_token_id), None)
         if token is None:
             return ""
         key = asset_key(token)
@@ -555,7 +555,7 @@ class SweepOperation(SettlingMixin, WalletSelectionMixin, Operation):
     # -- items -----------------------------------------------------------------------------------------
 
     def _token_for_mint(self, wallet, mint):
-        for token in self.tokens_of(wallet):
+        for token in wallet_tokens(wallet):
             if token.mint == mint:
                 return token
         return None
