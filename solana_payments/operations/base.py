@@ -21,6 +21,7 @@ from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger,
 from ..parameters import clean_ids
 from .registry import get_operation_class
 from .request import RunRequest
+from .sending import Signer
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ class Operation:
     description = ""
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     moves_money = False  # signs transactions that move customer funds
+    signs = False  # signs and sends transactions: holds a ``sending.Signer`` as ``signer``
     always_held = False  # every run waits for a second person's approval, whatever it moves
     held_reason = ""  # why, on the held run (with ``always_held``)
     schedule_minutes = None  # runs on a schedule of its own every so many minutes by default
@@ -275,10 +277,35 @@ class Operation:
         self.on_progress = None
         self._last_progress = time.monotonic()
         self._done_at_last_progress = 0
+        self.selection = (
+            Selection(
+                self.model,
+                eligible=self.eligible,
+                ineligible_reason=self.ineligible_reason,
+                ids=self.ids,
+                limit=limit,
+                record=self.record,
+            )
+            if self.model
+            else None
+        )
+        self.signer = (
+            Signer(chain, sleep=self.sleep, pause=self.pause, tick=self.tick) if self.signs else None
+        )
 
     # -- what subclasses call -------------------------------------------------------------------------
 
+    CHUNK = 2376  # records read and written per round; four whole send batches (see send_batches)
+
     def execute(self):
+        raise NotImplementedError
+
+    def eligible(self):
+        """The records it takes when given no ids (a QuerySet of its ``model``): read by its ``selection``."""
+        raise NotImplementedError
+
+    def ineligible_reason(self, record):
+        """Why ``record``, named by id, is not taken."""
         raise NotImplementedError
 
     def set_total(self, total):
@@ -438,32 +465,40 @@ def chunked(items, size):
         yield items[start : start + size]
 
 
-class SelectionMixin:
-    """Selection of records: eligible ones up to ``limit``, or exactly ``ids`` with a reason for the rest."""
+class Selection:
+    """The records a run takes (``model``: ``"payment"`` or ``"wallet"``): the ``eligible`` ones up to
+    ``limit``, or exactly ``ids``, each other one a skipped item with its ``ineligible_reason``; a record
+    whose wallet address does not parse is a failed item, never a failed run. Items go to ``record``
+    (the run's)."""
 
-    CHUNK = 2376  # records read and written per round; four whole send batches (see send_batches)
-    record_name = None  # "payment" or "wallet"
-
-    def eligible(self):
-        raise NotImplementedError
-
-    def ineligible_reason(self, record):
-        raise NotImplementedError
+    def __init__(self, model, *, eligible, ineligible_reason, ids, limit, record):
+        self.model = model
+        self.eligible = eligible
+        self.ineligible_reason = ineligible_reason
+        self.ids = ids
+        self.limit = limit
+        self.record = record
 
     def refs(self, record):
         """The ``payment=`` / ``wallet=`` of an item about ``record``."""
-        raise NotImplementedError
+        if self.model == "wallet":
+            return wallet_refs(record)
+        return {"payment": record, "wallet": record.wallet}
+
+    def load_options(self, records):
+        """Load the payment options of ``records`` (of their payments, for wallets), each with its token."""
+        prefetch_options(records, "payment__options" if self.model == "wallet" else "options")
 
     def select(self, order_by):
         return self.readable(self._select(order_by))
 
     def readable(self, records):
-        """Records whose wallet address parses; each other one is one failed item, never a failed run."""
+        """Records whose wallet address parses; each other one is one failed item."""
         from solders.pubkey import Pubkey
 
         usable = []
         for record in records:
-            address = record.address if self.record_name == "wallet" else record.wallet.address
+            address = record.address if self.model == "wallet" else record.wallet.address
             try:
                 Pubkey.from_string(address)
             except ValueError:
@@ -489,22 +524,12 @@ class SelectionMixin:
         for pk in self.ids:
             record = found.get(pk)
             if record is None:
-                self.skip(f"{self.record_name} #{pk} does not exist")
+                self.record(ItemOutcome.SKIPPED, reason=f"{self.model} #{pk} does not exist")
             elif pk not in eligible_pks:
-                self.skip(self.ineligible_reason(record), **self.refs(record))
+                self.record(ItemOutcome.SKIPPED, reason=self.ineligible_reason(record), **self.refs(record))
             else:
                 selected.append(record)
         return selected[: self.limit] if self.limit else selected
-
-
-class PaymentSelectionMixin(SelectionMixin):
-    record_name = "payment"
-
-    def refs(self, payment):
-        return {"payment": payment, "wallet": payment.wallet}
-
-    def load_options(self, payments):
-        prefetch_options(payments, "options")
 
 
 def prefetch_options(records, lookup):
@@ -529,16 +554,6 @@ def prefetch_options(records, lookup):
 def wallet_refs(wallet):
     """The ``wallet=`` / ``payment=`` of an item about ``wallet``."""
     return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
-
-
-class WalletSelectionMixin(SelectionMixin):
-    record_name = "wallet"
-    refs = staticmethod(wallet_refs)
-
-    def load_options(self, wallets):
-        prefetch_options(wallets, "payment__options")
-
-    tokens_of = staticmethod(lambda wallet: wallet_tokens(wallet))  # defined below
 
 
 def wallet_tokens(wallet):

@@ -11,7 +11,7 @@ from ..conf import app_settings
 from ..holdings import assess, read_holdings, token_program_id
 from ..models import ItemOutcome, OneTimeWallet, WalletState
 from .base import wallet_refs, wallet_tokens
-from .sending import LANDED, UNKNOWN, Flight, SigningMixin, fee_shares, in_pipeline, start_sending
+from .sending import LANDED, UNKNOWN, Flight, fee_shares, in_pipeline
 from .settling import SettlingMixin, remember_balances
 
 
@@ -26,10 +26,12 @@ def describe_funds(holdings, tokens):
     return ", ".join(parts)
 
 
-class ClosingMixin(SigningMixin, SettlingMixin):
-    """Closing the token accounts of wallets whose payment expired; shared by reclaim and expire."""
+class ClosingMixin(SettlingMixin):
+    """Closing the token accounts of wallets whose payment expired; shared by reclaim, expire and resolve.
+    The transactions go through the operation's ``signer``."""
 
-    tokens_of = staticmethod(wallet_tokens)
+    signs = True
+
     wallet_refs = staticmethod(wallet_refs)
 
     def close_wallets(self, wallets, holdings=None):
@@ -42,9 +44,9 @@ class ClosingMixin(SigningMixin, SettlingMixin):
         for wallet in wallets:
             wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
         if holdings is None:
-            tokens = {w.pk: self.tokens_of(w) for w in wallets}
+            tokens = {w.pk: wallet_tokens(w) for w in wallets}
             if any(not t.is_native for ts in tokens.values() for t in ts):
-                self.prefetch_blockhash()  # asked for while the wallets are read
+                self.signer.prefetch_blockhash()  # asked for while the wallets are read
             wallets = self.read_wallets(wallets, tokens)
         else:
             self._holdings = {w.pk: holdings[w.pk] for w in wallets}
@@ -53,7 +55,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             held = self._holdings[wallet.pk]
             (funded if held.has_funds else to_close if held.open_token_accounts else empty).append(wallet)
         if to_close and holdings is not None:
-            self.prefetch_blockhash()  # asked for while the findings are written
+            self.signer.prefetch_blockhash()  # asked for while the findings are written
         self.found_funds(funded)
         self._mark_closed(empty, reason="no token account left to close")
         in_pipeline(self.send_batches(to_close), self._start_close)
@@ -76,7 +78,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             held = self._holdings[wallet.pk]
             if payment is None:
                 self.skip(
-                    f"holds {describe_funds(held, self.tokens_of(wallet))} but belongs to no payment; left open",
+                    f"holds {describe_funds(held, wallet_tokens(wallet))} but belongs to no payment; left open",
                     count="stranded",
                     wallet=wallet,
                 )
@@ -123,14 +125,14 @@ class ClosingMixin(SigningMixin, SettlingMixin):
     def _start_close(self, wallets):
         """Build the closing transactions of a batch and start sending them; a :class:`Flight`, or None."""
         holdings = self._holdings
-        fee_payer = self.fee_payer()
-        wallets = self.signable(wallets)
+        fee_payer = self.signer.fee_payer()
+        wallets = self.signer.signable(wallets, record=self.record, refs=self.wallet_refs)
         if not wallets:
             return None
         by_address = {w.address: w for w in wallets}
         funds = [
             WalletFunds(
-                self._keypairs.pop(wallet.pk),
+                self.signer.keypairs.pop(wallet.pk),
                 0,
                 [
                     TokenFunds(
@@ -145,7 +147,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
             for wallet in wallets
         ]
         self.pause()
-        blockhash = self.latest_blockhash()
+        blockhash = self.signer.latest_blockhash()
         built = build_close_ata_transactions(
             funds,
             fee_payer=fee_payer,
@@ -169,7 +171,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
                 rents=rents,
             )
             return None
-        sending = start_sending(self, [tx.transaction for tx in built])
+        sending = self.signer.start_sending([tx.transaction for tx in built])
         return Flight(sending, lambda sent: self._finish_close(wallets, signatures, fees, rents, sent))
 
     def _finish_close(self, wallets, signatures, fees, rents, sent):
@@ -178,7 +180,7 @@ class ClosingMixin(SigningMixin, SettlingMixin):
         outcomes = sent.outcomes
         landed = [w for w in wallets if outcomes[signatures[w.pk]].state == LANDED]
         self.pause()
-        after = read_holdings(self.chain, {w: self.tokens_of(w) for w in landed}) if landed else {}
+        after = read_holdings(self.chain, {w: wallet_tokens(w) for w in landed}) if landed else {}
         remember_balances(landed, after)
         verified = [w for w in landed if not after[w.pk].open_token_accounts and not after[w.pk].has_funds]
         funded = [w for w in landed if after[w.pk].has_funds]

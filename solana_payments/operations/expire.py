@@ -5,7 +5,7 @@ from ..amounts import format_units
 from ..models import ItemOutcome, Payment, PaymentStatus
 from ..payments import expire_payments
 from . import findings
-from .base import AdminAction, Operation, PaymentSelectionMixin, chunked
+from .base import AdminAction, Operation, chunked
 from .closing import ClosingMixin
 from .settling import SettlingMixin
 
@@ -15,7 +15,7 @@ class ExpiringMixin(ClosingMixin, SettlingMixin):
     closed: for expire, and for the cancellation of an open payment by hand (resolve)."""
 
     def expire(self, payments):
-        self.load_options(payments)
+        self.selection.load_options(payments)
         found = self.read_payments(payments)
         self.counts["scanned"] += len(payments)
         verdicts = self.act_on(found, expiring=True, settle_count="settled")
@@ -61,7 +61,7 @@ class ExpiringMixin(ClosingMixin, SettlingMixin):
         self.close_wallets([p.wallet for p in unpaid if p.pk in changed], holdings=read)
 
 
-class ExpireOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
+class ExpireOperation(ExpiringMixin, Operation):
     kind = "expire"
     order = 2
     model = "payment"
@@ -87,7 +87,7 @@ class ExpireOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
         return f"deadline not reached (expires at {payment.expires_at:%Y-%m-%d %H:%M:%S %Z})"
 
     def execute(self):
-        payments = self.select(["expires_at", "pk"])
+        payments = self.selection.select(["expires_at", "pk"])
         self.set_total(len(payments))
         for chunk in chunked(payments, self.CHUNK):
             self.expire(chunk)

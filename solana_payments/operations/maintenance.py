@@ -41,9 +41,13 @@ class MaintenanceOperation(Operation):
     def record_model(cls):
         return None
 
+    def __init__(self, run, chain, **kwargs):
+        super().__init__(run, chain, **kwargs)
+        self.children = []  # the steps' runs, as they finish
+        self.housekeeping = None  # what the last step did, once it ran
+
     def execute(self):
         self.set_total(len(self.steps))
-        self.children = []
         for step in self.steps:
             child = OperationRun.objects.create(
                 kind=step,
@@ -70,7 +74,7 @@ class MaintenanceOperation(Operation):
         self.housekeeping = {} if self.dry_run else housekeeping()
 
     def finish(self, *, error="", rpc_calls=None):
-        children = getattr(self, "children", [])
+        children = self.children
         run = self.run
         statuses = {c.status for c in children}
         errors = [f"{c.kind}: {c.error}" for c in children if c.error]
@@ -84,7 +88,7 @@ class MaintenanceOperation(Operation):
             run.status = RunStatus.SUCCEEDED
         run.error = "; ".join(errors)
         run.counts = {c.kind: c.counts for c in children}
-        if getattr(self, "housekeeping", None) is not None and not self.dry_run:
+        if self.housekeeping is not None and not self.dry_run:
             run.counts["retention"] = self.housekeeping
         run.rpc_calls = rpc_calls or {}
         run.fees_paid = sum(c.fees_paid for c in children)

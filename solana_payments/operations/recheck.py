@@ -16,13 +16,13 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..models import Payment, PaymentException, PaymentStatus
 from . import findings
-from .base import AdminAction, Operation, PaymentSelectionMixin, chunked
+from .base import AdminAction, Operation, chunked
 from .settling import SettlingMixin
 
 LEAST_RECENTLY_CHECKED = (F("wallet__last_checked_at").asc(nulls_first=True), "pk")
 
 
-class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
+class RecheckOperation(SettlingMixin, Operation):
     kind = "recheck"
     order = 1
     model = "payment"
@@ -93,10 +93,10 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
             return []
         since = timezone.now() - datetime.timedelta(seconds=app_settings.WATCH_WINDOW)
         watched = Payment.objects.watched(since).exclude(pk__in=[p.pk for p in exclude])
-        return self.readable(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
+        return self.selection.readable(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
 
     def execute(self):
-        payments = self.select(LEAST_RECENTLY_CHECKED)
+        payments = self.selection.select(LEAST_RECENTLY_CHECKED)
         quiet = self.quiet(exclude=payments)
         self.set_total(len(payments) + len(quiet))
         for chunk in chunked(payments, self.CHUNK):
@@ -108,7 +108,7 @@ class RecheckOperation(SettlingMixin, PaymentSelectionMixin, Operation):
             self.advance(len(chunk))
 
     def check(self, payments):
-        self.load_options(payments)
+        self.selection.load_options(payments)
         before = {p.pk: dict(p.wallet.balances or {}) for p in payments}
         found = self.read_payments(payments, checked=True)
         self.counts["scanned"] += len(payments)

@@ -3,11 +3,11 @@
 from django.db.models import F
 
 from ..models import OneTimeWallet
-from .base import AdminAction, Operation, WalletSelectionMixin, chunked
+from .base import AdminAction, Operation, chunked
 from .closing import ClosingMixin
 
 
-class ReclaimOperation(ClosingMixin, WalletSelectionMixin, Operation):
+class ReclaimOperation(ClosingMixin, Operation):
     kind = "reclaim"
     order = 4
     model = "wallet"
@@ -35,10 +35,10 @@ class ReclaimOperation(ClosingMixin, WalletSelectionMixin, Operation):
         return f"wallet is {wallet.state}, not payment_expired"
 
     def execute(self):
-        wallets = self.select([F("pk").asc()])
+        wallets = self.selection.select([F("pk").asc()])
         self.set_total(len(wallets))
         for chunk in chunked(wallets, self.CHUNK):
-            self.load_options(chunk)
+            self.selection.load_options(chunk)
             self.counts["scanned"] += len(chunk)
             self.close_wallets(chunk)
             self.advance(len(chunk))

@@ -35,12 +35,12 @@ from ..models import (
     SuggestedAction,
     WalletState,
 )
-from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
+from .base import AdminAction, Operation, chunked, wallet_refs, wallet_tokens
 
 RENT_CHECKED_STATES = (WalletState.SENT_FUNDS, WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED)
 
 
-class ReconcileOperation(WalletSelectionMixin, Operation):
+class ReconcileOperation(Operation):
     kind = "reconcile"
     order = 8
     model = "wallet"
@@ -87,10 +87,10 @@ class ReconcileOperation(WalletSelectionMixin, Operation):
         return ""
 
     def execute(self):
-        wallets = self.select([F("pk").asc()])
+        wallets = self.selection.select([F("pk").asc()])
         self.set_total(len(wallets))
         for chunk in chunked(wallets, self.CHUNK):
-            self.load_options(chunk)
+            self.selection.load_options(chunk)
             self.counts["scanned"] += len(chunk)
             found = self.compare(chunk)
             if not self.dry_run:
@@ -109,7 +109,7 @@ class ReconcileOperation(WalletSelectionMixin, Operation):
             self.advance(len(chunk))
 
     def compare(self, wallets):
-        tokens = {w.pk: self.tokens_of(w) for w in wallets}
+        tokens = {w.pk: wallet_tokens(w) for w in wallets}
         self.pause()
         holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
         found = []

@@ -57,8 +57,8 @@ from ..models import (
     WalletState,
 )
 from ..signals import payment_refunded
-from .base import AdminAction, Operation, PaymentSelectionMixin
-from .sending import FAILED, LANDED, SigningMixin, send_and_confirm
+from .base import AdminAction, Operation
+from .sending import FAILED, LANDED
 from .settling import describe
 
 logger = logging.getLogger(__name__)
@@ -179,12 +179,13 @@ class RefundForm(forms.Form):
             raise forms.ValidationError(message[:1].upper() + message[1:] + ".") from None
 
 
-class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
+class RefundOperation(Operation):
     kind = "refund"
     order = 7
     model = "payment"
     description = "Sends money back to the payer (or a given address) in the token it was paid in, once."
     moves_money = True
+    signs = True
     needs_selection = True
     option_names = ("amount", "to", "plan", "reason")
     one_open_run_per_record = True
@@ -246,9 +247,9 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
 
     def execute(self):
         self.chain_error = None
-        payments = self.select(["pk"])
+        payments = self.selection.select(["pk"])
         self.set_total(len(payments))
-        self.load_options(payments)
+        self.selection.load_options(payments)
         for payment in payments:
             self.counts["scanned"] += 1
             try:
@@ -462,7 +463,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
         return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
 
     def build(self, payment, token, amount, destination, keypair):
-        fee_payer = self.fee_payer()
+        fee_payer = self.signer.fee_payer()
         source = keypair.pubkey()
         rent = 0
         if token.is_native:
@@ -511,7 +512,7 @@ class RefundOperation(SigningMixin, PaymentSelectionMixin, Operation):
     # -- sending and recovery --------------------------------------------------------------------------
 
     def send_refund(self, refund, payment, tx, note=""):
-        sent = send_and_confirm(self, [tx])
+        sent = self.signer.send_and_confirm([tx])
         self.chain_error = self.chain_error or sent.chain_error
         outcome = sent.outcomes[refund.signature]
         if outcome.state == LANDED:

@@ -21,7 +21,7 @@ from ..conf import app_settings
 from ..ledger.facts import facts_of
 from ..models import ItemOutcome, Payment, PaymentException, PaymentStatus
 from ..payments import Settlement, settle_payments
-from .base import Operation, PaymentSelectionMixin, chunked
+from .base import Operation, chunked
 from .expire import ExpiringMixin
 from .settling import describe, evidence_of, option_price
 
@@ -62,7 +62,7 @@ class ResolveForm(forms.Form):
     )
 
 
-class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
+class ResolveOperation(ExpiringMixin, Operation):
     kind = "resolve"
     order = 6
     model = "payment"
@@ -127,7 +127,7 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
         return f"payment is already settled ({payment.status}): there is nothing to accept"
 
     def execute(self):
-        payments = self.select(["pk"])
+        payments = self.selection.select(["pk"])
         self.set_total(len(payments))
         for chunk in chunked(payments, self.CHUNK):
             if self.decision == ACCEPT:
@@ -142,7 +142,7 @@ class ResolveOperation(ExpiringMixin, PaymentSelectionMixin, Operation):
     # -- accept ----------------------------------------------------------------------------------------
 
     def accept(self, payments):
-        self.load_options(payments)
+        self.selection.load_options(payments)
         found = self.read_payments(payments)
         self.counts["scanned"] += len(payments)
         candidates = []

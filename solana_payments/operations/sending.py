@@ -40,11 +40,22 @@ class Sent:
     chain_error: Exception | None = None  # the node became unreachable: the run reports it
 
 
-class SigningMixin:
-    """The fee payer and the one-time wallets' keys, for operations that sign transactions."""
+class Signer:
+    """What an operation that signs transactions holds: the chain, the fee payer, the keys of the wallets
+    it decrypted (until taken), the blockhash last asked for, and the run's ``--sleep`` with its pause
+    (``pause``: the sleep and a heartbeat; ``tick``: the heartbeat alone). It sends and confirms."""
+
+    def __init__(self, chain, *, sleep=0, pause, tick):
+        self.chain = chain
+        self.sleep = sleep
+        self.pause = pause
+        self.tick = tick
+        self.keypairs = {}  # wallet pk -> keypair, from ``signable`` until the caller takes it
+        self._fee_payer = None  # read from the settings when first signed with, not for a dry look
+        self._blockhash = None  # (asked at, Future of the blockhash)
 
     def fee_payer(self):
-        if not hasattr(self, "_fee_payer"):
+        if self._fee_payer is None:
             self._fee_payer = parse_keypair(app_settings.FEE_PAYER_KEYPAIR)
         return self._fee_payer
 
@@ -58,7 +69,7 @@ class SigningMixin:
         """The blockhash a batch's transactions are built on: the last one asked for, when that was at most
         ``BLOCKHASH_FRESH_SECONDS`` ago (never with ``--sleep``), else a new one. Its validity window (about
         a minute) then still leaves a batch the time ``send_batches`` sized it for."""
-        asked_at, future = getattr(self, "_blockhash", None) or (None, None)
+        asked_at, future = self._blockhash or (None, None)
         if future is not None and self.sleep <= 0 and time.monotonic() - asked_at <= BLOCKHASH_FRESH_SECONDS:
             try:
                 return future.result()
@@ -71,64 +82,69 @@ class SigningMixin:
         self._blockhash = (asked_at, done)
         return blockhash
 
-    def signable(self, wallets):
-        """The wallets whose key decrypts (kept in ``self._keypairs``); each other one is a failed item."""
-        self._keypairs = getattr(self, "_keypairs", {})
+    def signable(self, wallets, *, record, refs):
+        """The wallets whose key decrypts (kept in ``keypairs``); each other one is a failed item, given to
+        ``record`` (the run's) with ``refs(wallet)``."""
         usable = []
         for wallet in wallets:
             try:
-                self._keypairs[wallet.pk] = wallet.keypair()
+                self.keypairs[wallet.pk] = wallet.keypair()
             except WalletKeyError as exc:
-                self.record(ItemOutcome.FAILED, reason=str(exc), **self.wallet_refs(wallet))
+                record(ItemOutcome.FAILED, reason=str(exc), **refs(wallet))
                 continue
             usable.append(wallet)
         return usable
 
+    def send_and_confirm(self, transactions, *, commitment="confirmed"):
+        """Send each signed transaction once, then confirm them together; returns a :class:`Sent`.
 
-def send_and_confirm(operation, transactions, *, commitment="confirmed"):
-    """Send each signed transaction once, then confirm them together; returns a :class:`Sent`.
+        The sends overlap, up to ``RPC_CONCURRENCY`` in flight (the client keeps to ``RPC_RATE_LIMIT``);
+        with ``--sleep`` they go one at a time, the pause between them. Every transaction given was written
+        ahead by the caller where it moves money, so the order they land in does not matter. Nothing is ever
+        sent twice by this method: a lost answer leaves the outcome ``unknown`` until the chain has been
+        asked. When the node becomes unreachable, what was not confirmed stays ``unknown`` and the error is
+        returned as ``chain_error`` for the run to report.
+        """
+        return self.start_sending(transactions, commitment=commitment).result()
 
-    The sends overlap, up to ``RPC_CONCURRENCY`` in flight (the client keeps to ``RPC_RATE_LIMIT``); with
-    ``--sleep`` they go one at a time, the pause between them. Every transaction given was written ahead by
-    the caller where it moves money, so the order they land in does not matter. Nothing is ever sent twice
-    by this function: a lost answer leaves the outcome ``unknown`` until the chain has been asked. When the
-    node becomes unreachable, what was not confirmed stays ``unknown`` and the error is returned as
-    ``chain_error`` for the run to report.
-    """
-    return start_sending(operation, transactions, commitment=commitment).result()
+    def start_sending(self, transactions, *, commitment="confirmed"):
+        """:meth:`send_and_confirm` without waiting: a ``Future`` whose ``result()`` is the :class:`Sent`.
 
-
-def start_sending(operation, transactions, *, commitment="confirmed"):
-    """:func:`send_and_confirm` without waiting: a ``Future`` whose ``result()`` is the :class:`Sent`.
-
-    The batch is sent and confirmed on the chain client's worker while the run goes on with the batch
-    before it (reading the chain after it landed, writing its records): that is how a far node is kept
-    busy. With ``--sleep`` the batch is sent here and now, one transaction at a time.
-    """
-    chain = operation.chain
-    timeout = app_settings.CONFIRM_TIMEOUT_SECONDS
-    if operation.sleep > 0:
-        done = Future()
-        done.set_result(
-            _confirm(chain, transactions, _send_one_by_one(operation, transactions), commitment, timeout)
-        )
-        return done
-    operation.tick()  # the run's heartbeat, when one is due, before a batch goes out
-    return chain.submit(_send_and_confirm, chain, transactions, commitment, timeout)
+        The batch is sent and confirmed on the chain client's worker while the run goes on with the batch
+        before it (reading the chain after it landed, writing its records): that is how a far node is kept
+        busy. With ``--sleep`` the batch is sent here and now, one transaction at a time.
+        """
+        chain = self.chain
+        timeout = app_settings.CONFIRM_TIMEOUT_SECONDS
+        if self.sleep > 0:
+            done = Future()
+            done.set_result(
+                _confirm(
+                    chain,
+                    transactions,
+                    _send_one_by_one(chain, transactions, self.pause),
+                    commitment,
+                    timeout,
+                )
+            )
+            return done
+        self.tick()  # the run's heartbeat, when one is due, before a batch goes out
+        return chain.submit(_send_and_confirm, chain, transactions, commitment, timeout)
 
 
 def _send_and_confirm(chain, transactions, commitment, timeout):
-    """The chain's part of :func:`send_and_confirm`: no database, so it may run on the client's worker."""
+    """The chain's part of :meth:`Signer.send_and_confirm`: no database, so it may run on the client's worker."""
     return _confirm(chain, transactions, chain.send_transactions(transactions), commitment, timeout)
 
 
-def _send_one_by_one(operation, transactions):
-    """Each transaction's send result, the run's ``--sleep`` between them; nothing more once the node is gone."""
+def _send_one_by_one(chain, transactions, pause):
+    """Each transaction's send result, ``pause`` (the run's ``--sleep``) between them; nothing more once the
+    node is gone."""
     results = []
     for index, tx in enumerate(transactions):
         if index:
-            operation.pause()
-        (result,) = operation.chain.send_transactions([tx])
+            pause()
+        (result,) = chain.send_transactions([tx])
         results.append(result)
         if isinstance(result, ChainUnavailable):
             results += [result] * (len(transactions) - index - 1)

@@ -42,16 +42,13 @@ from ..models import (
     TransferKind,
     WalletState,
 )
-from .base import AdminAction, Operation, WalletSelectionMixin, chunked, wallet_refs
+from .base import AdminAction, Operation, chunked, wallet_refs, wallet_tokens
 from .sending import (
     FAILED,
     LANDED,
     Flight,
-    SigningMixin,
     fee_shares,
     in_pipeline,
-    send_and_confirm,
-    start_sending,
 )
 from .settling import SettlingMixin, remember_balances
 
@@ -70,12 +67,13 @@ def not_ready_reason(wallet):
     return ""
 
 
-class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operation):
+class SweepOperation(SettlingMixin, Operation):
     kind = "sweep"
     order = 3
     model = "wallet"
     description = "Moves every SOL and token balance of settled one-time wallets to the receiver wallet."
     moves_money = True
+    signs = True
     summary_keys = ("scanned", "swept", "skipped", "failed")
     occasional_keys = ("held", "flagged", "unswept")
     admin_actions = (
@@ -98,10 +96,10 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     def execute(self):
         self.chain_error = None
         self._sol = PaymentToken.objects.filter(mint__isnull=True).first()
-        wallets = self.select([F("pk").asc()])
+        wallets = self.selection.select([F("pk").asc()])
         self.set_total(len(wallets))
         for chunk in chunked(wallets, self.CHUNK):
-            self.load_options(chunk)
+            self.selection.load_options(chunk)
             self.counts["scanned"] += len(chunk)
             ready = []
             for wallet in chunk:
@@ -125,7 +123,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 raise self.chain_error
 
     def send(self, transactions):
-        sent = send_and_confirm(self, transactions)
+        sent = self.signer.send_and_confirm(transactions)
         self.chain_error = self.chain_error or sent.chain_error
         return sent.outcomes
 
@@ -263,11 +261,11 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     def sweep(self, wallets):
         if not wallets:
             return
-        tokens = {w.pk: self.tokens_of(w) for w in wallets}
+        tokens = {w.pk: wallet_tokens(w) for w in wallets}
         self.pause()
         # While the wallets are read: the blockhash of the first batch, and the receivers' token accounts
         # (with --sleep, one round trip after the other).
-        self.prefetch_blockhash()
+        self.signer.prefetch_blockhash()
         beside = None if self.sleep > 0 else self.chain.submit(self._read_receiver_accounts, wallets, tokens)
         holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
         if beside is None:
@@ -354,8 +352,8 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         built = build_create_ata_transactions(
             receiver,
             [(Pubkey.from_string(t.mint), token_program_id(t)) for t in missing],
-            fee_payer=self.fee_payer(),
-            recent_blockhash=self.latest_blockhash().blockhash,
+            fee_payer=self.signer.fee_payer(),
+            recent_blockhash=self.signer.latest_blockhash().blockhash,
             priority_fee_microlamports=app_settings.PRIORITY_FEE_MICROLAMPORTS,
             max_atas_per_tx=app_settings.MAX_ATAS_PER_TX,
         )
@@ -386,11 +384,11 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         """Sign a batch's sweep transactions, write them ahead and start sending them: a :class:`Flight`,
         or None when nothing is sent (a dry run, or no wallet whose key decrypts)."""
         funds, members = [], []
-        for wallet in self.signable(wallets):
+        for wallet in self.signer.signable(wallets, record=self.record, refs=self.wallet_refs):
             held = holdings[wallet.pk]
             funds.append(
                 WalletFunds(
-                    self._keypairs.pop(wallet.pk),
+                    self.signer.keypairs.pop(wallet.pk),
                     held.lamports,
                     [
                         TokenFunds(
@@ -409,10 +407,10 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         if not funds:
             return None
         self.pause()
-        blockhash = self.latest_blockhash()
+        blockhash = self.signer.latest_blockhash()
         built = build_sweep_transactions(
             funds,
-            fee_payer=self.fee_payer(),
+            fee_payer=self.signer.fee_payer(),
             receiver=receiver,
             recent_blockhash=blockhash.blockhash,
             missing_receiver_atas=missing,
@@ -437,7 +435,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
                 wallet.pending_transaction = encoded
                 wallet.pending_valid_until = blockhash.last_valid_block_height
         update_rows(OneTimeWallet, members, WRITE_AHEAD_FIELDS)  # write-ahead, before anything is sent
-        sending = start_sending(self, [tx.transaction for tx, _ in plan])
+        sending = self.signer.start_sending([tx.transaction for tx, _ in plan])
         return Flight(sending, lambda sent: self._finish_sweep(plan, holdings, sent, into))
 
     def _finish_sweep(self, plan, holdings, sent, into):
@@ -491,8 +489,8 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     def record_transfers(self, wallet, signature, account_keys, moved, fee, *, slot):
         """The sweep's rows of the wallet's transfer ledger, from the transaction the run built (or, landed
         earlier, the chain's record of it), added to the wallet's ``swept``; saved by ``save_swept``."""
-        tokens = {t.mint: t for t in self.tokens_of(wallet)}
-        sol = tokens.get(None) or self.sol_token()
+        tokens = {t.mint: t for t in wallet_tokens(wallet)}
+        sol = tokens.get(None) or self._sol
         moves = [(tokens.get(mint) if mint else sol, amount, rent) for mint, amount, rent in moved]
         moves = [m for m in moves if m[0] is not None]
         book = ledger_reading.WalletBook(wallet, [m[0] for m in moves], getattr(wallet, "payment", None))
@@ -510,11 +508,6 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         ledger_totals.add_out(wallet, rows)
         return rows
 
-    def sol_token(self):
-        if not hasattr(self, "_sol_token"):
-            self._sol_token = PaymentToken.objects.filter(mint__isnull=True).first()
-        return self._sol_token
-
     def verify_empty(self, wallets, before):
         """A swept wallet is ``sent_funds`` only when a read after the sweep landed shows it empty.
 
@@ -525,7 +518,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         if not wallets:
             return
         self.pause()
-        after = read_holdings(self.chain, {w: self.tokens_of(w) for w in wallets})
+        after = read_holdings(self.chain, {w: wallet_tokens(w) for w in wallets})
         now = timezone.now()
         arrived, lagging = [], []
         for wallet in wallets:
@@ -548,7 +541,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
         payment = getattr(wallet, "payment", None)
         if payment is None or not payment.paid_amount:
             return ""
-        token = next((t for t in self.tokens_of(wallet) if t.pk == payment.paid_token_id), None)
+        token = next((t for t in wallet_tokens(wallet) if t.pk == payment.paid_token_id), None)
         if token is None:
             return ""
         key = asset_key(token)
@@ -562,7 +555,7 @@ class SweepOperation(SigningMixin, SettlingMixin, WalletSelectionMixin, Operatio
     # -- items -----------------------------------------------------------------------------------------
 
     def _token_for_mint(self, wallet, mint):
-        for token in self.tokens_of(wallet):
+        for token in wallet_tokens(wallet):
             if token.mint == mint:
                 return token
         return None

@@ -13,14 +13,14 @@ from django.urls import reverse
 
 from solana_payments import jobs
 from solana_payments.models import ItemOutcome, OperationRun, Payment, RunStatus
-from solana_payments.operations.base import AdminAction, Operation, PaymentSelectionMixin
+from solana_payments.operations.base import AdminAction, Operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = f"{__name__}.NoteOperation"
 
 
-class NoteOperation(PaymentSelectionMixin, Operation):
+class NoteOperation(Operation):
     """Notes each selected payment; a payment labelled "fail" fails (for the retry)."""
 
     kind = "note"
@@ -38,14 +38,14 @@ class NoteOperation(PaymentSelectionMixin, Operation):
         return "never"
 
     def execute(self):
-        payments = self.select(order_by=["pk"])
+        payments = self.selection.select(order_by=["pk"])
         self.set_total(len(payments))
         for payment in payments:
             self.counts["scanned"] += 1
             if payment.label == "fail":
-                self.record(ItemOutcome.FAILED, reason="labelled fail", **self.refs(payment))
+                self.record(ItemOutcome.FAILED, reason="labelled fail", **self.selection.refs(payment))
             else:
-                self.record(ItemOutcome.DONE, count="noted", **self.refs(payment))
+                self.record(ItemOutcome.DONE, count="noted", **self.selection.refs(payment))
             self.advance()
 
 
