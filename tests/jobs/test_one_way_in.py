@@ -35,9 +35,20 @@ def orphan_wallet():
 def test_a_reconcile_retry_takes_the_wallets_that_failed(shop):
     """A reconcile run's ids are wallets: its retry takes the failed wallets, never the wallets whose ids
     happen to be their payments' ids."""
-    orphan = orphan_wallet()  # wallet ids now run one ahead of payment ids
     broken, fine = shop.new_payment({"SOL": "0.5"}), shop.new_payment({"SOL": "0.5"})
-    assert broken.pk != broken.wallet_id and broken.pk == orphan.pk
+    while broken.pk == broken.wallet_id:  # ids in step (a fresh database): put the wallets' one ahead
+        broken.delete()
+        orphan_wallet()
+        broken = shop.new_payment({"SOL": "0.5"})
+    # a wallet of no payment whose id is the broken payment's id: the one a retry that read payment ids
+    # as wallet ids would take
+    orphan = OneTimeWallet.objects.filter(pk=broken.pk).first()
+    if orphan is None:
+        keypair, encrypted = new_wallet_secret()
+        orphan = OneTimeWallet.objects.create(
+            pk=broken.pk, address=str(keypair.pubkey()), encrypted_secret=encrypted
+        )
+    assert broken.pk != broken.wallet_id and orphan.pk == broken.pk and orphan.pk != fine.wallet_id
     OneTimeWallet.objects.filter(pk=broken.wallet_id).update(address="not-an-address")
     run = jobs.enqueue("reconcile", ids=[broken.wallet_id, fine.wallet_id], trigger="command")
     assert jobs.execute(run.pk) == RunStatus.PARTIAL
