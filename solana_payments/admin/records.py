@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.db.models import CharField, OuterRef, Prefetch, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -153,7 +154,7 @@ class PaymentAdmin(
                 outcome=ItemOutcome.DONE,
             )
             .order_by("-pk")
-            .values("run__parameters__decision")[:1]
+            .values(decided=KeyTextTransform("decision", "run__parameters"))[:1]
         )
         return (
             super()

@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from ..amounts import format_units
 from ..explorer import explorer_url
 from ..models import OperationItem
+from ..operations import get_operation_class
 from ..resources import OperationItemResource, OperationRunResource
 from .actions import cancel_runs, retry_runs
 from .approvals import ApprovalMixin
@@ -148,7 +149,10 @@ class OperationRunAdmin(
 
     @admin.display(description="counts")
     def counts_display(self, run):
-        return figures_list((run.counts or {}).items())
+        # In the operation's own order: PostgreSQL's jsonb keeps a dict's keys sorted by length.
+        counts = run.counts or {}
+        order = [key for key in get_operation_class(run.kind).summary_keys if key in counts]
+        return figures_list([(key, counts[key]) for key in order + sorted(set(counts) - set(order))])
 
     @admin.display(description="RPC calls")
     def rpc_calls_display(self, run):

@@ -87,7 +87,7 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     event_key = models.CharField(
-        max_length=120, help_text=_("What makes the event unique, e.g. payment.accepted:<reference>.")
+        max_length=200, help_text=_("What makes the event unique, e.g. payment.accepted:<reference>.")
     )
     payment = models.ForeignKey(
         "solana_payments.Payment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
