@@ -12,20 +12,23 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
-from ..models import ItemOutcome, OperationItem, OperationRun, OperationTrigger, RunStatus
+from ..models import ItemOutcome, OperationRun, OperationTrigger, RunStatus
 from ..parameters import clean_ids
+from .closing import Closer
+from .expiring import Expirer
+from .recording import Recorder
 from .registry import get_operation_class
 from .request import RunRequest
 from .sending import Signer
+from .settling import Settler
+from .wallets import wallet_refs
 
 logger = logging.getLogger(__name__)
 
-ITEM_FLUSH_SIZE = 2000
 PROGRESS_EVERY_RECORDS = 100
 
 
@@ -150,7 +153,13 @@ class Operation:
     description = ""
     default_limit = None  # records taken when neither ids nor a limit is given (None: all eligible)
     moves_money = False  # signs transactions that move customer funds
-    signs = False  # signs and sends transactions: holds a ``sending.Signer`` as ``signer``
+    # The parts it is built from, besides its ``recorder`` and ``selection``: a ``signer`` that signs and
+    # sends transactions, a ``settler`` that applies the chain rule, a ``closer`` that closes expired
+    # wallets (it signs and settles), an ``expirer`` that expires payments (it closes).
+    signs = False
+    settles = False
+    closes = False
+    expires = False
     always_held = False  # every run waits for a second person's approval, whatever it moves
     held_reason = ""  # why, on the held run (with ``always_held``)
     schedule_minutes = None  # runs on a schedule of its own every so many minutes by default
@@ -271,9 +280,9 @@ class Operation:
         self.sleep = float(sleep or 0)
         self.dry_run = dry_run
         self.options = options or {}
-        self.counts = Counter({key: 0 for key in self.summary_keys})
-        self.fees = 0
-        self._items = []
+        self.recorder = Recorder(run, summary_keys=self.summary_keys, dry_run=dry_run)
+        self.chain_error = None  # the node became unreachable while sending: the run stops on it
+        self.counts = self.recorder.counts
         self.on_progress = None
         self._last_progress = time.monotonic()
         self._done_at_last_progress = 0
@@ -284,13 +293,46 @@ class Operation:
                 ineligible_reason=self.ineligible_reason,
                 ids=self.ids,
                 limit=limit,
-                record=self.record,
+                record=self.recorder.record,
             )
             if self.model
             else None
         )
+        closes = self.closes or self.expires
         self.signer = (
-            Signer(chain, sleep=self.sleep, pause=self.pause, tick=self.tick) if self.signs else None
+            Signer(chain, sleep=self.sleep, pause=self.pause, tick=self.tick)
+            if self.signs or closes
+            else None
+        )
+        self.settler = (
+            Settler(chain, self.recorder, dry_run=dry_run, pause=self.pause)
+            if self.settles or closes
+            else None
+        )
+        self.closer = (
+            Closer(
+                chain,
+                self.recorder,
+                signer=self.signer,
+                settler=self.settler,
+                claim=self.claim,
+                batches=self.send_batches,
+                dry_run=dry_run,
+                pause=self.pause,
+            )
+            if closes
+            else None
+        )
+        self.expirer = (
+            Expirer(
+                self.recorder,
+                settler=self.settler,
+                closer=self.closer,
+                load_options=self.selection.load_options,
+                dry_run=dry_run,
+            )
+            if self.expires
+            else None
         )
 
     # -- what subclasses call -------------------------------------------------------------------------
@@ -312,35 +354,9 @@ class Operation:
         self.run.total = total
         OperationRun.objects.filter(pk=self.run.pk).update(total=total)
 
-    def record(self, outcome, *, count=None, payment=None, wallet=None, reason="", **values):
-        """Add one item to the run and count it.
-
-        A failed item always counts as ``failed``; others count under ``count`` (a summary key such as
-        ``reconciled``) or, without one, under their outcome (``done`` / ``skipped``).
-        """
-        if outcome == ItemOutcome.DONE and self.dry_run:
-            outcome = ItemOutcome.WOULD_DO
-        # By id, not by object: bulk_create then writes a run's thousands of items about twice as fast.
-        item = OperationItem(
-            run_id=self.run.pk,
-            outcome=outcome,
-            payment_id=payment.pk if payment is not None else None,
-            wallet_id=wallet.pk if wallet is not None else None,
-            reason=reason[:300],
-        )
-        for name, value in values.items():
-            if isinstance(value, Model):  # token=...
-                setattr(item, f"{name}_id", value.pk)
-            else:
-                setattr(item, name, value)
-        self._items.append(item)
-        if outcome == ItemOutcome.FAILED:
-            self.counts["failed"] += 1
-        else:
-            self.counts[count or ("skipped" if outcome == ItemOutcome.SKIPPED else "done")] += 1
-        self.fees += values.get("fee", 0) or 0  # a transaction that failed on chain still paid its fee
-        if len(self._items) >= ITEM_FLUSH_SIZE:
-            self.flush_items()
+    def record(self, outcome, **kwargs):
+        """One item of the run (see :meth:`Recorder.record`)."""
+        self.recorder.record(outcome, **kwargs)
 
     def claim(self, wallets, states, refs):
         """Claim wallets for this run with one conditional update; others are skipped with a reason.
@@ -376,7 +392,7 @@ class Operation:
         return [w for w in wallets if w.pk in mine]
 
     def skip(self, reason, **kwargs):
-        self.record(ItemOutcome.SKIPPED, reason=reason, **kwargs)
+        self.recorder.skip(reason, **kwargs)
 
     def advance(self, records=1):
         """Count records as processed; writes progress every few seconds or every 100 records."""
@@ -413,14 +429,8 @@ class Operation:
         if time.monotonic() - self._last_progress >= app_settings.PROGRESS_EVERY_SECONDS:
             self.save_progress()
 
-    def flush_items(self):
-        if not self._items:
-            return
-        OperationItem.objects.bulk_create(self._items)
-        self._items = []
-
     def save_progress(self):
-        self.flush_items()
+        self.recorder.flush()
         self.run.heartbeat_at = timezone.now()
         OperationRun.objects.filter(pk=self.run.pk).update(
             done=self.run.done, counts=dict(self.counts), heartbeat_at=self.run.heartbeat_at
@@ -432,11 +442,11 @@ class Operation:
 
     def finish(self, *, error="", rpc_calls=None):
         with transaction.atomic():
-            self.flush_items()
+            self.recorder.flush()
             run = self.run
             run.counts = dict(self.counts)
             run.rpc_calls = rpc_calls or {}
-            run.fees_paid = 0 if self.dry_run else self.fees
+            run.fees_paid = 0 if self.dry_run else self.recorder.fees
             run.error = error
             run.finished_at = run.heartbeat_at = timezone.now()
             if error:
@@ -549,19 +559,3 @@ def prefetch_options(records, lookup):
         if payment is not None:
             for option in payment.options.all():
                 option.token = tokens[option.token_id]
-
-
-def wallet_refs(wallet):
-    """The ``wallet=`` / ``payment=`` of an item about ``wallet``."""
-    return {"wallet": wallet, "payment": getattr(wallet, "payment", None)}
-
-
-def wallet_tokens(wallet):
-    """The tokens a wallet's payment accepts (options prefetched); for a wallet kept without a payment,
-    every SPL token, since any of its token accounts may exist."""
-    payment = getattr(wallet, "payment", None)
-    if payment is None:
-        from ..models import PaymentToken
-
-        return list(PaymentToken.objects.exclude(mint=None))
-    return [option.token for option in payment.options.all()]

@@ -10,9 +10,9 @@ from ..chain.transactions import TokenFunds, WalletFunds, build_close_ata_transa
 from ..conf import app_settings
 from ..holdings import assess, read_holdings, token_program_id
 from ..models import ItemOutcome, OneTimeWallet, WalletState
-from .base import wallet_refs, wallet_tokens
 from .sending import LANDED, UNKNOWN, Flight, fee_shares, in_pipeline
-from .settling import SettlingMixin, remember_balances
+from .settling import remember_balances
+from .wallets import wallet_refs, wallet_tokens
 
 
 def describe_funds(holdings, tokens):
@@ -26,48 +26,58 @@ def describe_funds(holdings, tokens):
     return ", ".join(parts)
 
 
-class ClosingMixin(SettlingMixin):
-    """Closing the token accounts of wallets whose payment expired; shared by reclaim, expire and resolve.
-    The transactions go through the operation's ``signer``."""
+class Closer:
+    """Closes the token accounts of wallets whose payment expired, and returns their rent: for reclaim,
+    expire and resolve. Its transactions go through ``signer``; funds found in a wallet about to be closed
+    go to ``settler`` (the chain rule); ``claim(wallets, states, refs)`` takes the wallets for the run and
+    ``batches(wallets)`` splits them into the batches that share a blockhash."""
 
-    signs = True
-
-    wallet_refs = staticmethod(wallet_refs)
+    def __init__(self, chain, recorder, *, signer, settler, claim, batches, dry_run, pause):
+        self.chain = chain
+        self.recorder = recorder
+        self.signer = signer
+        self.settler = settler
+        self.claim = claim
+        self.batches = batches
+        self.dry_run = dry_run
+        self.pause = pause
 
     def close_wallets(self, wallets, holdings=None):
         """Close the token accounts of ``wallets``; ``holdings`` (by wallet pk) is what a read made just
         before found in them, otherwise they are read first. Either way a wallet is marked closed only when
         a read after the transaction landed shows it empty."""
-        wallets = self.claim(wallets, [WalletState.PAYMENT_EXPIRED], self.wallet_refs)
+        wallets = self.claim(wallets, [WalletState.PAYMENT_EXPIRED], wallet_refs)
         if not wallets:
             return
         for wallet in wallets:
             wallet.state = WalletState.PAYMENT_EXPIRED  # as claimed
-        if holdings is None:
+        read_before = holdings is not None
+        if not read_before:
             tokens = {w.pk: wallet_tokens(w) for w in wallets}
             if any(not t.is_native for ts in tokens.values() for t in ts):
                 self.signer.prefetch_blockhash()  # asked for while the wallets are read
-            wallets = self.read_wallets(wallets, tokens)
+            holdings = self.read_wallets(wallets, tokens)
         else:
-            self._holdings = {w.pk: holdings[w.pk] for w in wallets}
+            holdings = {w.pk: holdings[w.pk] for w in wallets}
         funded, to_close, empty = [], [], []
         for wallet in wallets:
-            held = self._holdings[wallet.pk]
+            held = holdings[wallet.pk]
             (funded if held.has_funds else to_close if held.open_token_accounts else empty).append(wallet)
-        if to_close and holdings is not None:
+        if to_close and read_before:
             self.signer.prefetch_blockhash()  # asked for while the findings are written
-        self.found_funds(funded)
+        self.found_funds(funded, holdings)
         self._mark_closed(empty, reason="no token account left to close")
-        in_pipeline(self.send_batches(to_close), self._start_close)
+        in_pipeline(self.batches(to_close), lambda batch: self._start_close(batch, holdings))
 
     def read_wallets(self, wallets, tokens):
+        """What the chain holds in ``wallets`` now, by wallet pk (remembered on them)."""
         self.pause()
-        self._holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
+        holdings = read_holdings(self.chain, {w: tokens[w.pk] for w in wallets})
         if not self.dry_run:
-            remember_balances(wallets, self._holdings)
-        return wallets
+            remember_balances(wallets, holdings)
+        return holdings
 
-    def found_funds(self, wallets):
+    def found_funds(self, wallets, holdings):
         """Funds in a wallet about to be closed: the chain rule settles or flags its payment and hands the
         wallet to sweep, exactly as if recheck had seen them first."""
         if not wallets:
@@ -75,9 +85,9 @@ class ClosingMixin(SettlingMixin):
         found = []
         for wallet in wallets:
             payment = getattr(wallet, "payment", None)
-            held = self._holdings[wallet.pk]
+            held = holdings[wallet.pk]
             if payment is None:
-                self.skip(
+                self.recorder.skip(
                     f"holds {describe_funds(held, wallet_tokens(wallet))} but belongs to no payment; left open",
                     count="stranded",
                     wallet=wallet,
@@ -85,7 +95,7 @@ class ClosingMixin(SettlingMixin):
                 continue
             payment.wallet = wallet
             found.append((payment, assess(payment.options.all(), held), held))
-        self.act_on(found, settle_count="settled")
+        self.settler.act_on(found, settle_count="settled")
 
     def _mark_closed(self, wallets, *, reason, signature="", fees=None, rents=None):
         if not wallets:
@@ -110,23 +120,24 @@ class ClosingMixin(SettlingMixin):
                 )
         for wallet in wallets:
             if not self.dry_run and wallet.pk not in closed:
-                self.skip("changed by another run meanwhile; not marked closed", **self.wallet_refs(wallet))
+                self.recorder.skip(
+                    "changed by another run meanwhile; not marked closed", **wallet_refs(wallet)
+                )
                 continue
-            self.record(
+            self.recorder.record(
                 ItemOutcome.DONE,
                 count="closed",
                 reason=reason,
                 signature=signature.get(wallet.pk, "") if isinstance(signature, dict) else signature,
                 fee=(fees or {}).get(wallet.pk, 0),
                 rent=(rents or {}).get(wallet.pk, 0),
-                **self.wallet_refs(wallet),
+                **wallet_refs(wallet),
             )
 
-    def _start_close(self, wallets):
+    def _start_close(self, wallets, holdings):
         """Build the closing transactions of a batch and start sending them; a :class:`Flight`, or None."""
-        holdings = self._holdings
         fee_payer = self.signer.fee_payer()
-        wallets = self.signer.signable(wallets, record=self.record, refs=self.wallet_refs)
+        wallets = self.signer.signable(wallets, record=self.recorder.record, refs=wallet_refs)
         if not wallets:
             return None
         by_address = {w.address: w for w in wallets}
@@ -184,8 +195,7 @@ class ClosingMixin(SettlingMixin):
         remember_balances(landed, after)
         verified = [w for w in landed if not after[w.pk].open_token_accounts and not after[w.pk].has_funds]
         funded = [w for w in landed if after[w.pk].has_funds]
-        self._holdings.update({w.pk: after[w.pk] for w in funded})
-        self.found_funds(funded)  # money that arrived while the accounts were being closed
+        self.found_funds(funded, after)  # money that arrived while the accounts were being closed
         self._mark_closed(
             verified,
             reason="token accounts closed, rent reclaimed",
@@ -204,12 +214,12 @@ class ClosingMixin(SettlingMixin):
             else:
                 reason = outcome.error if outcome.state != UNKNOWN else f"outcome unknown: {outcome.error}"
                 fee = fees[wallet.pk] if outcome.fee_charged else 0
-            self.record(
+            self.recorder.record(
                 ItemOutcome.FAILED,
                 reason=reason,
                 signature=signatures[wallet.pk],
                 fee=fee,
-                **self.wallet_refs(wallet),
+                **wallet_refs(wallet),
             )
         if sent.chain_error:
             raise sent.chain_error

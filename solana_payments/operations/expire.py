@@ -1,68 +1,13 @@
 """expire: overdue ``initiated`` payments become ``expired`` after one last look at the chain, and their
 wallets are closed in the same run (the seed's "tries to close related expired one-time wallets")."""
 
-from ..amounts import format_units
-from ..models import ItemOutcome, Payment, PaymentStatus
-from ..payments import expire_payments
-from . import findings
+from ..models import Payment, PaymentStatus
 from .base import AdminAction, Operation, chunked
-from .closing import ClosingMixin
-from .settling import SettlingMixin
 
 
-class ExpiringMixin(ClosingMixin, SettlingMixin):
-    """One last look at the chain, then ``expired`` (or settled, or expired underpaid) and the wallet
-    closed: for expire, and for the cancellation of an open payment by hand (resolve)."""
-
-    def expire(self, payments):
-        self.selection.load_options(payments)
-        found = self.read_payments(payments)
-        self.counts["scanned"] += len(payments)
-        verdicts = self.act_on(found, expiring=True, settle_count="settled")
-        underpaid = verdicts[findings.EXPIRE_UNDERPAID]
-        unpaid = [v.payment for v in verdicts[findings.EXPIRE]]
-        for v in underpaid:  # what the wallet received is recorded on the payment
-            v.payment.paid_token, v.payment.paid_amount = v.assessment.token, v.assessment.held
-        if self.dry_run:
-            changed = {p.pk for p in unpaid} | {v.payment.pk for v in underpaid}
-        else:
-            changed = {p.pk for p in expire_payments(unpaid, underpaid=[v.payment for v in underpaid])}
-        for v in underpaid:
-            payment, assessment = v.payment, v.assessment
-            token = assessment.token
-            if payment.pk not in changed:
-                self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
-                continue
-            self.record(
-                ItemOutcome.DONE,
-                count="underpaid",
-                payment=payment,
-                wallet=payment.wallet,
-                token=token,
-                amount=assessment.held,
-                reason=(
-                    f"expired underpaid: holds {format_units(assessment.held, token.decimals)} of "
-                    f"{format_units(assessment.expected, token.decimals)} {token.symbol}; wallet handed to sweep"
-                ),
-            )
-        for payment in unpaid:
-            if payment.pk in changed:
-                self.record(
-                    ItemOutcome.DONE,
-                    count="expired",
-                    payment=payment,
-                    wallet=payment.wallet,
-                    reason="expired unpaid",
-                )
-            else:
-                self.skip("changed by another run meanwhile", payment=payment, wallet=payment.wallet)
-        # The wallets were read a moment ago: closing reads them again only after its transactions land.
-        read = {payment.wallet_id: holdings for payment, _, holdings in found}
-        self.close_wallets([p.wallet for p in unpaid if p.pk in changed], holdings=read)
-
-
-class ExpireOperation(ExpiringMixin, Operation):
+class ExpireOperation(Operation):
     kind = "expire"
+    expires = True
     order = 2
     model = "payment"
     description = (
@@ -90,5 +35,5 @@ class ExpireOperation(ExpiringMixin, Operation):
         payments = self.selection.select(["expires_at", "pk"])
         self.set_total(len(payments))
         for chunk in chunked(payments, self.CHUNK):
-            self.expire(chunk)
+            self.expirer.expire(chunk)
             self.advance(len(chunk))

@@ -17,13 +17,13 @@ from ..conf import app_settings
 from ..models import Payment, PaymentException, PaymentStatus
 from . import findings
 from .base import AdminAction, Operation, chunked
-from .settling import SettlingMixin
 
 LEAST_RECENTLY_CHECKED = (F("wallet__last_checked_at").asc(nulls_first=True), "pk")
 
 
-class RecheckOperation(SettlingMixin, Operation):
+class RecheckOperation(Operation):
     kind = "recheck"
+    settles = True
     order = 1
     model = "payment"
     description = "Looks at the chain for initiated payments and settles those that were paid."
@@ -51,7 +51,6 @@ class RecheckOperation(SettlingMixin, Operation):
     @classmethod
     def command_options(cls, options):
         return {"include_expired": True} if options["include_expired"] else {}
-
 
     @classmethod
     def clean_options(cls, ids, options):
@@ -93,7 +92,9 @@ class RecheckOperation(SettlingMixin, Operation):
             return []
         since = timezone.now() - datetime.timedelta(seconds=app_settings.WATCH_WINDOW)
         watched = Payment.objects.watched(since).exclude(pk__in=[p.pk for p in exclude])
-        return self.selection.readable(watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size])
+        return self.selection.readable(
+            watched.select_related("wallet").order_by(*LEAST_RECENTLY_CHECKED)[:size]
+        )
 
     def execute(self):
         payments = self.selection.select(LEAST_RECENTLY_CHECKED)
@@ -110,14 +111,14 @@ class RecheckOperation(SettlingMixin, Operation):
     def check(self, payments):
         self.selection.load_options(payments)
         before = {p.pk: dict(p.wallet.balances or {}) for p in payments}
-        found = self.read_payments(payments, checked=True)
+        found = self.settler.read_payments(payments, checked=True)
         self.counts["scanned"] += len(payments)
-        verdicts = self.act_on(found)
+        verdicts = self.settler.act_on(found)
         pending = verdicts[findings.PENDING]
         if self.options.get("hot_seconds") is not None:  # the watch: only what shows something new
             pending = [v for v in pending if v.holdings.balances() != before[v.payment.pk]]
             self.counts["pending"] += len(verdicts[findings.PENDING]) - len(pending)
-        self.record_pending(pending)
+        self.settler.record_pending(pending)
         if self.ids is not None:  # chosen by hand: say what was found, even when nothing was
             for v in verdicts[findings.QUIET]:
                 reason = f"payment is {v.payment.status}: nothing new on chain"

@@ -4,11 +4,11 @@ from django.db.models import F
 
 from ..models import OneTimeWallet
 from .base import AdminAction, Operation, chunked
-from .closing import ClosingMixin
 
 
-class ReclaimOperation(ClosingMixin, Operation):
+class ReclaimOperation(Operation):
     kind = "reclaim"
+    closes = True
     order = 4
     model = "wallet"
     description = (
@@ -40,5 +40,5 @@ class ReclaimOperation(ClosingMixin, Operation):
         for chunk in chunked(wallets, self.CHUNK):
             self.selection.load_options(chunk)
             self.counts["scanned"] += len(chunk)
-            self.close_wallets(chunk)
+            self.closer.close_wallets(chunk)
             self.advance(len(chunk))

@@ -35,7 +35,8 @@ from ..models import (
     SuggestedAction,
     WalletState,
 )
-from .base import AdminAction, Operation, chunked, wallet_refs, wallet_tokens
+from .base import AdminAction, Operation, chunked
+from .wallets import wallet_refs, wallet_tokens
 
 RENT_CHECKED_STATES = (WalletState.SENT_FUNDS, WalletState.PAYMENT_EXPIRED_AND_WALLET_CLOSED)
 

@@ -246,7 +246,6 @@ class RefundOperation(Operation):
         return "nothing was received for this payment: there is nothing to refund"
 
     def execute(self):
-        self.chain_error = None
         payments = self.selection.select(["pk"])
         self.set_total(len(payments))
         self.selection.load_options(payments)

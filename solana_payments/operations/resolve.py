@@ -22,7 +22,6 @@ from ..ledger.facts import facts_of
 from ..models import ItemOutcome, Payment, PaymentException, PaymentStatus
 from ..payments import Settlement, settle_payments
 from .base import Operation, chunked
-from .expire import ExpiringMixin
 from .settling import describe, evidence_of, option_price
 
 ACCEPT, CANCEL = "accept", "cancel"
@@ -62,8 +61,9 @@ class ResolveForm(forms.Form):
     )
 
 
-class ResolveOperation(ExpiringMixin, Operation):
+class ResolveOperation(Operation):
     kind = "resolve"
+    expires = True
     order = 6
     model = "payment"
     description = (
@@ -143,7 +143,7 @@ class ResolveOperation(ExpiringMixin, Operation):
 
     def accept(self, payments):
         self.selection.load_options(payments)
-        found = self.read_payments(payments)
+        found = self.settler.read_payments(payments)
         self.counts["scanned"] += len(payments)
         candidates = []
         for payment, assessment, holdings in found:
@@ -155,7 +155,7 @@ class ResolveOperation(ExpiringMixin, Operation):
                 )
             else:
                 candidates.append((payment, assessment, holdings))
-        self.read_ledgers([(p, h) for p, _, h in candidates])
+        self.settler.read_ledgers([(p, h) for p, _, h in candidates])
         received = []
         for payment, assessment, holdings in candidates:
             if refused := self.short_of_price(payment, assessment, holdings):
@@ -232,7 +232,7 @@ class ResolveOperation(ExpiringMixin, Operation):
             )
         for payment in payments:
             payment.expires_at = min(payment.expires_at, now)
-        self.expire(payments)
+        self.expirer.expire(payments)
         now_stored = {p.pk: p for p in Payment.objects.filter(pk__in=pks).select_related("paid_token")}
         for payment in payments:
             stored = now_stored[payment.pk]

@@ -92,7 +92,17 @@ def describe(amount, token):
     return f"{format_units(amount, token.decimals)} {token.symbol}"
 
 
-class SettlingMixin:
+class Settler:
+    """Reads payments' wallets and applies the chain rule to them: for recheck, expire, resolve, reclaim
+    and sweep alike. It reads through ``chain``, waits ``pause()`` before each round trip (``--sleep``),
+    records through ``recorder`` and, in a ``dry_run``, changes nothing."""
+
+    def __init__(self, chain, recorder, *, dry_run, pause):
+        self.chain = chain
+        self.recorder = recorder
+        self.dry_run = dry_run
+        self.pause = pause
+
     def read_payments(self, payments, *, checked=False):
         """``[(payment, assessment, holdings)]`` for payments whose options are loaded."""
         wallet_tokens = {p.wallet: [o.token for o in p.options.all()] for p in payments}
@@ -161,7 +171,7 @@ class SettlingMixin:
         flagged = set() if self.dry_run else {p.pk for p in flag_payments(flags)}
         for v in verdicts:
             if not self.dry_run and v.payment.pk not in flagged:
-                self.skip("changed by another run meanwhile", payment=v.payment, wallet=v.wallet)
+                self.recorder.skip("changed by another run meanwhile", payment=v.payment, wallet=v.wallet)
                 continue
             a = v.assessment
             reason = FLAG_REASONS[v.exception].format(
@@ -170,7 +180,7 @@ class SettlingMixin:
             )
             if v.to_sweep:
                 reason += "; funds handed to sweep"
-            self.record(
+            self.recorder.record(
                 ItemOutcome.DONE,
                 count="flagged",
                 payment=v.payment,
@@ -191,9 +201,9 @@ class SettlingMixin:
         )
         for v in record:
             if v.wallet.pk not in moved:
-                self.skip("changed by another run meanwhile", payment=v.payment, wallet=v.wallet)
+                self.recorder.skip("changed by another run meanwhile", payment=v.payment, wallet=v.wallet)
                 continue
-            self.record(
+            self.recorder.record(
                 ItemOutcome.DONE,
                 count="unswept",
                 payment=v.payment,
@@ -240,7 +250,7 @@ class SettlingMixin:
                     reason += f" of {describe(assessment.expected, assessment.token)}"
                 if len(senders[payment.pk]) > 1:
                     reason += f" by {', '.join(senders[payment.pk])}"
-                self.record(
+                self.recorder.record(
                     ItemOutcome.DONE,
                     count=count,
                     payment=payment,
@@ -251,7 +261,7 @@ class SettlingMixin:
                     amount=assessment.held,
                 )
             else:
-                self.skip("settled by another run meanwhile", payment=payment, wallet=payment.wallet)
+                self.recorder.skip("settled by another run meanwhile", payment=payment, wallet=payment.wallet)
         return [s.payment for s in settlements if self.dry_run or s.payment.pk in settled]
 
     def record_pending(self, verdicts):
@@ -259,11 +269,11 @@ class SettlingMixin:
             a = v.assessment
             if a.verdict == UNDERPAID:
                 reason = f"underpaid: holds {format_units(a.held, a.token.decimals)} of {describe(a.expected, a.token)}"
-                self.skip(
+                self.recorder.skip(
                     reason, count="pending", payment=v.payment, wallet=v.wallet, token=a.token, amount=a.held
                 )
             else:
-                self.skip("not paid yet", count="pending", payment=v.payment, wallet=v.wallet)
+                self.recorder.skip("not paid yet", count="pending", payment=v.payment, wallet=v.wallet)
 
 
 def evidence_of(payment, assessment, holdings):

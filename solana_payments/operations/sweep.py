@@ -42,7 +42,7 @@ from ..models import (
     TransferKind,
     WalletState,
 )
-from .base import AdminAction, Operation, chunked, wallet_refs, wallet_tokens
+from .base import AdminAction, Operation, chunked
 from .sending import (
     FAILED,
     LANDED,
@@ -50,7 +50,8 @@ from .sending import (
     fee_shares,
     in_pipeline,
 )
-from .settling import SettlingMixin, remember_balances
+from .settling import remember_balances
+from .wallets import wallet_refs, wallet_tokens
 
 WRITE_AHEAD_FIELDS = ["state", "pending_signature", "pending_transaction", "pending_valid_until"]
 
@@ -67,13 +68,14 @@ def not_ready_reason(wallet):
     return ""
 
 
-class SweepOperation(SettlingMixin, Operation):
+class SweepOperation(Operation):
     kind = "sweep"
     order = 3
     model = "wallet"
     description = "Moves every SOL and token balance of settled one-time wallets to the receiver wallet."
     moves_money = True
     signs = True
+    settles = True
     summary_keys = ("scanned", "swept", "skipped", "failed")
     occasional_keys = ("held", "flagged", "unswept")
     admin_actions = (
@@ -93,8 +95,11 @@ class SweepOperation(SettlingMixin, Operation):
     def ineligible_reason(self, wallet):
         return f"wallet is {wallet.state}: only wallets in {', '.join(SWEEPABLE_STATES)} are swept"
 
+    def __init__(self, run, chain, **kwargs):
+        super().__init__(run, chain, **kwargs)
+        self._sol = None  # the SOL token, read when the run starts
+
     def execute(self):
-        self.chain_error = None
         self._sol = PaymentToken.objects.filter(mint__isnull=True).first()
         wallets = self.selection.select([F("pk").asc()])
         self.set_total(len(wallets))
@@ -534,7 +539,9 @@ class SweepOperation(SettlingMixin, Operation):
         remember_balances([w for w in wallets if w not in lagging], after, save=False)  # saved by save_swept
         for wallet in arrived:
             wallet.payment.wallet = wallet
-        self.act_on([(w.payment, assess(w.payment.options.all(), after[w.pk]), after[w.pk]) for w in arrived])
+        self.settler.act_on(
+            [(w.payment, assess(w.payment.options.all(), after[w.pk]), after[w.pk]) for w in arrived]
+        )
 
     def unswept(self, wallet):
         """What of the wallet's payment the records say is still in it (``""`` when nothing is)."""

@@ -336,7 +336,7 @@ def test_reclaim_does_not_mark_closed_a_wallet_settled_meanwhile(shop):
     OneTimeWallet.objects.filter(pk=wallet.pk).update(state=WalletState.RECEIVED_FUNDS)  # recheck, meanwhile
     run = run_operation("reclaim", ids=[], trigger="command")
     operation = ReclaimOperation(run, chain=None)
-    operation._mark_closed([wallet], reason="no token account left to close")
-    operation.flush_items()
+    operation.closer._mark_closed([wallet], reason="no token account left to close")
+    operation.recorder.flush()
     assert OneTimeWallet.objects.get(pk=wallet.pk).state == WalletState.RECEIVED_FUNDS
     assert "changed by another run meanwhile" in run.items.get().reason

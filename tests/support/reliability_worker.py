@@ -90,6 +90,7 @@ def claim_race(kind):
 
     from solana_payments.models import SWEEPABLE_STATES, OneTimeWallet, OperationRun, RunStatus, WalletState
     from solana_payments.operations.base import get_operation_class
+    from solana_payments.operations.wallets import wallet_refs
 
     state, states = (
         (WalletState.RECEIVED_FUNDS, SWEEPABLE_STATES)
@@ -106,7 +107,7 @@ def claim_race(kind):
     got, first_claimed, second_started = {}, threading.Event(), threading.Event()
 
     def claim(name, operation):
-        got[name] = [w.pk for w in operation.claim(wallets, states, operation.wallet_refs)]
+        got[name] = [w.pk for w in operation.claim(wallets, states, wallet_refs)]
 
     def hold_first():
         try:
