@@ -1,6 +1,6 @@
 """Adding an operation is one module: a throwaway operation named in the settings gets its run kind, its
-permission (after ``migrate``), its admin action, its dashboard tile, its command and its retries, with
-no other edit."""
+permission (after ``migrate``), its admin action, its dashboard tile, its command, its retries and, when it
+asks for one, its django-q2 schedule, with no other edit."""
 
 import json
 from io import StringIO
@@ -96,6 +96,57 @@ def test_a_new_operation_gets_its_command_and_its_retries(note):
     assert (retried.kind, retried.status, retried.parameters["ids"]) == ("note", RunStatus.QUEUED, [bad.pk])
     Payment.objects.filter(pk=bad.pk).update(label="")
     assert jobs.execute(retried.pk) == RunStatus.SUCCEEDED
+
+
+class HourlyNoteOperation(NoteOperation):
+    """``NoteOperation`` on a schedule of its own."""
+
+    kind = "hourly_note"
+    schedule_minutes = 60
+    admin_actions = ()
+
+
+def test_a_new_operation_gets_its_schedule(shop, configure, monkeypatch):
+    from django.utils import timezone
+    from django_q import scheduler
+    from django_q.conf import Conf
+    from django_q.models import Schedule, Success
+
+    from solana_payments.checks import check_settings
+
+    configure(OPERATIONS=[f"{__name__}.HourlyNoteOperation"])
+    payment = shop.new_payment({"SOL": "0.5"})
+    out = StringIO()
+    call_command("solana_payments_schedules", stdout=out)
+    assert "created solana_payments hourly_note (every 60 min)" in out.getvalue()
+    schedule = Schedule.objects.get(name="solana_payments hourly_note")
+    assert (schedule.func, schedule.args, schedule.minutes, schedule.schedule_type, schedule.repeats) == (
+        "solana_payments.jobs.run_scheduled",
+        "'hourly_note'",
+        60,
+        Schedule.MINUTES,
+        -1,
+    )
+
+    configure(SCHEDULES={"hourly_note": 30})
+    assert "solana_payments.E009" not in {error.id for error in check_settings()}
+    call_command("solana_payments_schedules", stdout=out)
+    assert "updated solana_payments hourly_note (every 30 min)" in out.getvalue()
+
+    # django-q2's scheduler finds it due and runs its task here (``sync``), as a worker would.
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=timezone.now())
+    monkeypatch.setattr(Conf, "SYNC", True)
+    requested = []
+    request_run = jobs.request_run
+    monkeypatch.setattr(
+        jobs, "request_run", lambda kind, *a, **kw: requested.append(kind) or request_run(kind, *a, **kw)
+    )
+    scheduler.scheduler()
+    assert requested == ["hourly_note"]
+    run = OperationRun.objects.get(kind="hourly_note")
+    assert (run.trigger, run.status, run.counts["noted"]) == ("schedule", RunStatus.SUCCEEDED, 1)
+    assert run.items.get().payment_id == payment.pk
+    assert Success.objects.get(func="solana_payments.jobs.run_scheduled").result == RunStatus.SUCCEEDED
 
 
 class SweepAgain(NoteOperation):
