@@ -88,7 +88,3 @@ def clean_sleep(value, *, name="sleep"):
         )
     return seconds
 
-
-def clean_run_parameters(*, ids=None, limit=None, sleep=0):
-    """``(ids, limit, sleep)`` cleaned together: what ``run_operation`` and ``jobs.enqueue`` take."""
-    return clean_ids(ids), clean_limit(limit), clean_sleep(sleep)

@@ -17,7 +17,6 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..exceptions import SolanaPaymentsError
 from ..models import ItemOutcome, OperationRun, OperationTrigger, RunStatus
-from ..parameters import clean_ids
 from .closing import Closer
 from .expiring import Expirer
 from .recording import Recorder
@@ -275,7 +274,7 @@ class Operation:
     def __init__(self, run, chain, *, ids=None, limit=None, sleep=0, dry_run=False, options=None):
         self.run = run
         self.chain = chain
-        self.ids = clean_ids(ids)
+        self.ids = ids  # cleaned by RunRequest.clean
         self.limit = limit
         self.sleep = float(sleep or 0)
         self.dry_run = dry_run
