@@ -143,7 +143,7 @@ def _read(interval):
             chain.close()
         if run is not None and not appending:  # the previous minute's run, held while starting this one
             OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(status=run.status)
-    _hint(finished.started_at, interval)
+    _hint(_last_reading(finished), interval)
     if appending:
         _append(finished, before)
     items = OperationItem.objects.filter(run=finished, payment__isnull=False)
@@ -153,10 +153,16 @@ def _read(interval):
     return finished
 
 
-def _hint(started_at, interval):
+def _last_reading(run):
+    """When the run's latest reading ended (or began, while it runs): the next is due ``interval`` later,
+    so readings are never closer than that however long one takes."""
+    return max((t for t in (run.started_at, run.finished_at) if t is not None), default=None)
+
+
+def _hint(last, interval):
     """Tell every process (through the cache) when the next reading is due."""
-    if started_at is not None:
-        cache.set(next_key(), started_at.timestamp() + interval, timeout=max(1, int(interval) + 1))
+    if last is not None:
+        cache.set(next_key(), last.timestamp() + interval, timeout=max(1, int(interval) + 1))
 
 
 def _claim(interval):
@@ -172,12 +178,15 @@ def _claim(interval):
         return (None, None) if first_in_interval("checkout-watch-start", 5) else None
     status = run.status
     if status == RunStatus.RUNNING:
-        if run.heartbeat_at and (now - run.heartbeat_at).total_seconds() < STALE_READING_SECONDS:
+        # A run just recorded by another request has no heartbeat yet: it is alive, not a dead reading.
+        alive_at = run.heartbeat_at or run.created_at
+        if (now - alive_at).total_seconds() < STALE_READING_SECONDS:
             return None
     elif status not in FINISHED_RUN_STATUSES:
         return None
-    if run.started_at is not None and run.started_at > now - datetime.timedelta(seconds=interval):
-        _hint(run.started_at, interval)
+    last = _last_reading(run)
+    if last is not None and last > now - datetime.timedelta(seconds=interval):
+        _hint(last, interval)
         return None
     claimed = OperationRun.objects.filter(pk=run.pk, status=status, started_at=run.started_at).update(
         status=RunStatus.RUNNING, heartbeat_at=now

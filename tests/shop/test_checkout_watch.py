@@ -5,14 +5,17 @@ does in production) asking the project's ASGI application in this process, as an
 """
 
 import asyncio
+import itertools
 import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db.backends.signals import connection_created
 from django.urls import reverse
+from django.utils import timezone
 
 from solana_payments import checkout_watch
 from solana_payments.models import OperationRun, Payment
@@ -45,6 +48,15 @@ def no_held_requests_left(seconds=25):
     while checkout_watch.bell.waiting():
         assert time.monotonic() < deadline, f"{checkout_watch.bell.waiting()} held requests never ended"
         time.sleep(0.1)
+
+
+def assert_one_run_a_minute():
+    """Every reading was appended to the run of its minute: a new run row only once the last is a minute old
+    (a test whose pages stay open longer than a minute rightly sees a second one)."""
+    runs = list(OperationRun.objects.order_by("created_at").values("pk", "created_at", "status", "trigger"))
+    assert runs and all(r["trigger"] == "checkout" and r["status"] == "succeeded" for r in runs), runs
+    gaps = [(b["created_at"] - a["created_at"]).total_seconds() for a, b in itertools.pairwise(runs)]
+    assert all(gap >= checkout_watch.RUN_SECONDS for gap in gaps), runs
 
 
 def customer(n):
@@ -201,7 +213,7 @@ def test_two_hundred_held_requests_hold_no_database_connection_and_the_server_st
         if i != 7:
             assert answer.status == 200 and answer.json()["status"] == "initiated"
             assert hold - 1 <= waited <= hold + 5  # held for the whole CHECKOUT_HOLD_SECONDS
-    assert OperationRun.objects.count() == 1
+    assert_one_run_a_minute()
     shop.assert_money_conserved()
 
 
@@ -254,3 +266,36 @@ def test_the_watch_starts_a_new_run_each_minute_and_takes_no_ids(shop, client, c
         run_operation("recheck", ids=[payment.pk], hot_seconds=60)
     with pytest.raises(ValueError, match="hot_seconds must be"):
         run_operation("recheck", hot_seconds=0)
+
+
+def watch_run(**fields):
+    values = {"kind": "recheck", "trigger": "checkout", "parameters": {"hot_seconds": 60}, **fields}
+    return OperationRun.objects.create(**values)
+
+
+def test_a_reading_just_recorded_is_not_taken_over_before_its_first_heartbeat():
+    # Another request's request_run has just recorded its run: running, not yet started, no heartbeat.
+    run = watch_run(status="running")
+    assert checkout_watch._claim(1) is None
+    run.refresh_from_db()
+    assert (run.status, run.heartbeat_at) == ("running", None)
+    # A reading whose process died before its first heartbeat is taken over once it is stale.
+    OperationRun.objects.filter(pk=run.pk).update(created_at=run.created_at - timedelta(seconds=61))
+    claimed, before = checkout_watch._claim(1)
+    assert claimed.pk == run.pk and claimed.status == "partial" and before is None  # a minute old: a new run
+
+
+def test_the_next_reading_counts_its_interval_from_the_end_of_the_last():
+    now = timezone.now()
+    # A reading that began 3 s ago and took 2.5 s: with a 1 s interval the next is due 0.5 s from now.
+    run = watch_run(
+        status="succeeded",
+        started_at=now - timedelta(seconds=3),
+        finished_at=now - timedelta(seconds=0.5),
+        heartbeat_at=now - timedelta(seconds=0.5),
+    )
+    assert checkout_watch._claim(1) is None
+    assert cache.get(checkout_watch.next_key()) == pytest.approx(now.timestamp() + 0.5, abs=0.1)
+    OperationRun.objects.filter(pk=run.pk).update(finished_at=now - timedelta(seconds=1.5))
+    claimed, before = checkout_watch._claim(1)
+    assert claimed.pk == run.pk and before["status"] == "succeeded"  # appended to the minute's run
