@@ -41,7 +41,7 @@ from .models import (
     PaymentStatus,
     RunStatus,
 )
-from .throttling import PREFIX, first_in_interval
+from .throttling import PREFIX, end_interval, first_in_interval
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ CHECK_MAX_RETRY_SECONDS = 3.0  # a customer is waiting: a failing node is given 
 LISTEN_EVERY_SECONDS = 0.25  # how often a process reads the cache's stamps of its held requests
 DUTY_EVERY_SECONDS = 0.05  # how often the driving held request of a process looks whether a reading is due
 HOT_SET_LIMIT = 10_000  # payments one reading takes, least recently checked first
+FIRST_READING = "checkout-watch-first"  # the cache gate of an installation's first reading
 
 
 def mark_seen(payment, now=None):
@@ -141,6 +142,8 @@ def _read(interval):
     finally:
         if chain is not None:
             chain.close()
+        if run is None:  # the first reading: its run is recorded now, or the next request tries again
+            end_interval(FIRST_READING)
         if run is not None and not appending:  # the previous minute's run, held while starting this one
             OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(status=run.status)
     _hint(_last_reading(finished), interval)
@@ -174,8 +177,8 @@ def _claim(interval):
         .order_by("-created_at", "-pk")
         .first()
     )
-    if run is None:  # the very first reading: one at a time through the cache
-        return (None, None) if first_in_interval("checkout-watch-start", 5) else None
+    if run is None:  # the very first reading: one at a time through the cache until its run is recorded
+        return (None, None) if first_in_interval(FIRST_READING, STALE_READING_SECONDS) else None
     status = run.status
     if status == RunStatus.RUNNING:
         # A run just recorded by another request has no heartbeat yet: it is alive, not a dead reading.

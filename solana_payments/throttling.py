@@ -35,3 +35,8 @@ def first_in_interval(name, seconds):
     if seconds <= 0:
         return False
     return cache.add(f"{PREFIX}:pace:{name}", 1, timeout=seconds)
+
+
+def end_interval(name):
+    """Let the next caller of ``first_in_interval(name, ...)`` through at once."""
+    cache.delete(f"{PREFIX}:pace:{name}")

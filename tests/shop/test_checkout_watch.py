@@ -299,3 +299,24 @@ def test_the_next_reading_counts_its_interval_from_the_end_of_the_last():
     OperationRun.objects.filter(pk=run.pk).update(finished_at=now - timedelta(seconds=1.5))
     claimed, before = checkout_watch._claim(1)
     assert claimed.pk == run.pk and before["status"] == "succeeded"  # appended to the minute's run
+
+
+def test_the_first_reading_holds_its_gate_until_it_ends(monkeypatch):
+    from django.core.cache.backends import locmem
+
+    assert checkout_watch._claim(1) == (None, None)  # an installation's first reading
+    # Its run is not recorded yet, 30 s on (200 first requests each writing, one writer at a time on SQLite).
+    later = time.time() + 30
+    monkeypatch.setattr(locmem, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
+    assert checkout_watch._claim(1) is None  # no second run started beside it
+    monkeypatch.undo()
+    cache.clear()  # a fresh installation again
+
+    def refused(run, chain):
+        raise RuntimeError("the database refused")
+
+    monkeypatch.setattr(checkout_watch, "_start_recheck", refused)
+    with pytest.raises(RuntimeError):
+        checkout_watch._read(1)  # that first reading ended without a run
+    assert not OperationRun.objects.exists()
+    assert checkout_watch._claim(1) == (None, None)  # the next request tries at once
